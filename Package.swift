@@ -1,0 +1,103 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+  name: "erizo",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "erizo", targets: ["erizo"]),
+    .executable(name: "erizo-worker", targets: ["erizo-worker"]),
+    .executable(name: "erizo-bench", targets: ["erizo-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+  ],
+  targets: [
+    // C libraries: one system-library target each, with a shim.h of what Swift cannot import.
+    .systemLibrary(
+      name: "CRabbitMQ", path: "Sources/CRabbitMQ", pkgConfig: "librabbitmq",
+      providers: [.apt(["librabbitmq-dev"])]),
+    .systemLibrary(
+      name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+      providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(
+      name: "CSRTP", path: "Sources/CSRTP", pkgConfig: "libsrtp2",
+      providers: [.apt(["libsrtp2-dev"])]),
+    .systemLibrary(
+      name: "CMongoC", path: "Sources/CMongoC", pkgConfig: "libmongoc-1.0",
+      providers: [.apt(["libmongoc-dev"])]),
+
+    // Shared types.
+    .target(name: "ErizoCore", dependencies: [log], swiftSettings: strictSettings),
+    .target(name: "ErizoWire", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
+
+    // Transports.
+    .target(name: "AMQP", dependencies: ["CRabbitMQ", "ErizoCore"], swiftSettings: strictSettings),
+    .target(
+      name: "AMQPRPC",
+      dependencies: ["AMQP", "ErizoCore", "ErizoWire", log, metrics, lifecycle],
+      swiftSettings: strictSettings),
+
+    // Roles.
+    .target(
+      name: "ErizoRoleSupport",
+      dependencies: ["AMQPRPC", "ErizoCore", "ErizoWire", log, lifecycle],
+      swiftSettings: strictSettings),
+    .target(name: "Nuve", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle], swiftSettings: strictSettings),
+    .target(
+      name: "ErizoController", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      swiftSettings: strictSettings),
+    .target(
+      name: "ErizoAgent", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      swiftSettings: strictSettings),
+    .target(name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle], swiftSettings: strictSettings),
+    .target(name: "MediaWorker", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
+
+    // Executables: thin mains.
+    .executableTarget(
+      name: "erizo",
+      dependencies: [
+        "ErizoCore", "ErizoRoleSupport", "AMQPRPC", "Nuve", "ErizoController", "ErizoAgent", "ROV",
+        argumentParser, log, lifecycle,
+      ],
+      swiftSettings: strictSettings),
+    .executableTarget(name: "erizo-worker", dependencies: ["MediaWorker", "ErizoCore"], swiftSettings: strictSettings),
+    .executableTarget(
+      name: "erizo-bench",
+      dependencies: ["AMQP", "AMQPRPC", "ErizoCore", argumentParser, log],
+      path: "Tools/erizo-bench",
+      swiftSettings: strictSettings),
+
+    // Test support and tests.
+    .target(name: "ErizoTesting", dependencies: ["AMQPRPC", "ErizoCore", log], swiftSettings: strictSettings),
+    .testTarget(name: "ErizoCoreTests", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "AMQPRPCTests", dependencies: ["AMQPRPC", "ErizoCore", "ErizoTesting", log],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "ErizoRoleSupportTests",
+      dependencies: ["ErizoRoleSupport", "Nuve", "ErizoController", "ErizoAgent", "ROV", "ErizoCore"],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "SystemLibrariesTests", dependencies: ["COpenSSL", "CSRTP", "CMongoC", "CRabbitMQ"],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "IntegrationTests", dependencies: ["AMQP", "AMQPRPC", "ErizoCore", "ErizoTesting", log],
+      swiftSettings: strictSettings),
+  ]
+)

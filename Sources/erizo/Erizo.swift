@@ -1,0 +1,113 @@
+import ArgumentParser
+import ErizoAgent
+import ErizoController
+import ErizoCore
+import ErizoRoleSupport
+import Foundation
+import Nuve
+import ROV
+
+@main
+struct Erizo: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "erizo",
+    abstract: "Erizo: a Licode-style WebRTC conferencing backend with SFU media workers.",
+    discussion: """
+      Each role is a subcommand; `erizo all` runs every control-plane role in one process.
+      Configuration: --config FILE (JSON) and environment variables (see docs/configuration.md).
+      Exit codes: 0 clean shutdown, 1 run-time failure, 64 usage error, 78 invalid configuration.
+      """,
+    subcommands: [All.self, NuveCommand.self, ControllerCommand.self, AgentCommand.self, ROVCommand.self,
+                  ConfigCommand.self])
+}
+
+struct CommonOptions: ParsableArguments {
+  @Option(name: .long, help: "A JSON config file; environment variables override it.")
+  var config: String?
+
+  /// Loads and validates the configuration, or exits with code 78 naming the bad key.
+  func load() -> ErizoConfiguration {
+    do {
+      return try ErizoConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+    } catch {
+      FileHandle.standardError.write(Data("erizo: invalid configuration: \(error.message)\n".utf8))
+      Foundation.exit(ErizoExitCode.configuration.rawValue)
+    }
+  }
+}
+
+func launch(_ options: CommonOptions, inProcess: Bool, roles: (ErizoConfiguration) -> [any ErizoRole]) async throws {
+  let configuration = options.load()
+  ErizoLogHandler.bootstrap(configuration.log)
+  try await RoleLauncher.run(roles: roles(configuration), configuration: configuration, inProcess: inProcess)
+}
+
+struct All: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Nuve, controller, agent and ROV in one process over the in-process bus (the embedded default).",
+    discussion: """
+      Ports: Nuve 3000, controller 8080, ROV 3005; media from the agent's workers.
+      Data directory: nuve.dataDirectory (default ./erizo-data). Set RABBITMQ_URL to use RabbitMQ instead.
+      """)
+  @OptionGroup var options: CommonOptions
+
+  func run() async throws {
+    try await launch(options, inProcess: true) { config in
+      [NuveRole(configuration: config.nuve), ControllerRole(configuration: config.controller),
+       AgentRole(configuration: config.agent), ROVRole(configuration: config.rov)]
+    }
+  }
+}
+
+struct NuveCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "nuve", abstract: "The REST room and token service (HTTP 3000) that application servers call.")
+  @OptionGroup var options: CommonOptions
+  func run() async throws {
+    try await launch(options, inProcess: false) { [NuveRole(configuration: $0.nuve)] }
+  }
+}
+
+struct ControllerCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "controller",
+    abstract: "The client gateway: Socket.IO signaling and WHIP/WHEP on HTTP 8080; places rooms on agents.")
+  @OptionGroup var options: CommonOptions
+  func run() async throws {
+    try await launch(options, inProcess: false) { [ControllerRole(configuration: $0.controller)] }
+  }
+}
+
+struct AgentCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "agent", abstract: "Runs and supervises this host's erizo-worker media processes.")
+  @OptionGroup var options: CommonOptions
+  func run() async throws {
+    try await launch(options, inProcess: false) { [AgentRole(configuration: $0.agent)] }
+  }
+}
+
+struct ROVCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rov", abstract: "The Prometheus exporter of the whole cluster (HTTP 3005 /metrics).")
+  @OptionGroup var options: CommonOptions
+  func run() async throws {
+    try await launch(options, inProcess: false) { [ROVRole(configuration: $0.rov)] }
+  }
+}
+
+struct ConfigCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "config", abstract: "Checks the configuration, or prints the table of every key (`--keys`).")
+  @OptionGroup var options: CommonOptions
+  @Flag(help: "Print every configuration key as a Markdown table.") var keys = false
+
+  func run() async throws {
+    let configuration = options.load()
+    if keys {
+      print(configuration.markdownTable)
+    } else {
+      print("configuration is valid")
+    }
+  }
+}
