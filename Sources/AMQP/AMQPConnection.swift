@@ -22,7 +22,8 @@ public enum AMQPExchangeType: String, Sendable {
 /// one thread. This type is deliberately not `Sendable`; `RabbitMQTransport` gives it a thread.
 public final class AMQPConnection {
   private let state: amqp_connection_state_t
-  private var open = true
+  /// Whether channel 1 is open and close frames should be sent; `deinit` always destroys `state`.
+  private var open = false
   private static let channel: amqp_channel_t = 1
 
   /// Opens a TCP connection, logs in and opens channel 1.
@@ -32,29 +33,24 @@ public final class AMQPConnection {
   public init(endpoint: AMQPEndpoint, heartbeat: Int = 8, connectTimeout: Int = 5) throws(ErizoError) {
     guard let state = amqp_new_connection() else { throw ErizoError(.amqp, "amqp_new_connection failed") }
     self.state = state
+    // From here on a throw still runs deinit, which destroys `state` exactly once.
     guard let socket = amqp_tcp_socket_new(state) else {
-      amqp_destroy_connection(state)
       throw ErizoError(.amqp, "amqp_tcp_socket_new failed")
     }
     var timeout = timeval(tv_sec: connectTimeout, tv_usec: 0)
     let status = amqp_socket_open_noblock(socket, endpoint.host, Int32(endpoint.port), &timeout)
     guard status == AMQP_STATUS_OK.rawValue else {
-      amqp_destroy_connection(state)
       throw ErizoError(.amqp, "cannot connect to \(endpoint): \(Self.statusText(status))")
     }
     let login = erizo_amqp_login_plain(
       state, endpoint.virtualHost, 0, 131_072, Int32(heartbeat), endpoint.user, endpoint.password)
-    if let error = Self.replyError(login, "login to \(endpoint)") {
-      amqp_connection_close(state, AMQP_REPLY_SUCCESS)
-      amqp_destroy_connection(state)
-      throw error
-    }
+    if let error = Self.replyError(login, "login to \(endpoint)") { throw error }
     amqp_channel_open(state, Self.channel)
     if let error = Self.replyError(amqp_get_rpc_reply(state), "channel.open") {
       amqp_connection_close(state, AMQP_REPLY_SUCCESS)
-      amqp_destroy_connection(state)
       throw error
     }
+    open = true
   }
 
   deinit {
@@ -149,53 +145,49 @@ public final class AMQPConnection {
     }
   }
 
-  /// Waits up to `timeoutMilliseconds` for a delivery (0 = only what is already readable).
-  /// Returns nil on timeout. Also drives heartbeats, so call it at least every few seconds.
-  /// Throws when the connection or channel is gone.
+  /// Returns the next delivery if one has started to arrive within `timeoutMilliseconds`
+  /// (0 = only what is readable now), else nil. Also drives heartbeats, so call it at least every
+  /// few seconds. Throws when the connection or channel is gone.
+  ///
+  /// Works frame by frame (wait for a method frame without blocking, then read the header and
+  /// body frames of that message), because `amqp_consume_message` with a timeout can stop half-way
+  /// through a message and leave the connection in an undefined state.
   public func nextDelivery(timeoutMilliseconds: Int) throws(ErizoError) -> AMQPDelivery? {
+    if amqp_frames_enqueued(state) == 0, amqp_data_in_buffer(state) == 0 {
+      amqp_maybe_release_buffers(state)
+    }
+    var frame = amqp_frame_t()
     var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
-    var envelope = amqp_envelope_t()
-    amqp_maybe_release_buffers(state)
-    let reply = amqp_consume_message(state, &envelope, &timeout, 0)
-    switch reply.reply_type {
-    case AMQP_RESPONSE_NORMAL:
-      defer { amqp_destroy_envelope(&envelope) }
+    let status = amqp_simple_wait_frame_noblock(state, &frame, &timeout)
+    if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
+    guard status == AMQP_STATUS_OK.rawValue else {
+      throw ErizoError(.amqp, "reading a frame: \(Self.statusText(status))")
+    }
+    guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return nil }  // stray content frame
+    switch frame.payload.method.id {
+    case AMQP_BASIC_DELIVER_METHOD:
+      let deliver = frame.payload.method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
+      let consumerTag = String(amqpBytes: deliver.consumer_tag)
+      let routingKey = String(amqpBytes: deliver.routing_key)
+      var message = amqp_message_t()
+      let reply = amqp_read_message(state, frame.channel, &message, 0)
+      guard reply.reply_type == AMQP_RESPONSE_NORMAL else {
+        throw ErizoError(.amqp, "reading a message: \(Self.describe(reply))")
+      }
+      defer { amqp_destroy_message(&message) }
       let body: [UInt8]
-      if envelope.message.body.len > 0, let bytes = envelope.message.body.bytes {
-        body = Array(UnsafeRawBufferPointer(start: bytes, count: envelope.message.body.len))
+      if message.body.len > 0, let bytes = message.body.bytes {
+        body = Array(UnsafeRawBufferPointer(start: bytes, count: message.body.len))
       } else {
         body = []
       }
-      return AMQPDelivery(
-        consumerTag: String(amqpBytes: envelope.consumer_tag), routingKey: String(amqpBytes: envelope.routing_key),
-        body: body)
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
-      return nil
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:
-      // A frame that is not a delivery: read it and decide whether the channel or connection closed.
-      try handleNonDeliveryFrame()
-      return nil
-    default:
-      throw ErizoError(.amqp, "consume: \(Self.describe(reply))")
-    }
-  }
-
-  private func handleNonDeliveryFrame() throws(ErizoError) {
-    var frame = amqp_frame_t()
-    var immediate = timeval(tv_sec: 0, tv_usec: 0)
-    let status = amqp_simple_wait_frame_noblock(state, &frame, &immediate)
-    if status == AMQP_STATUS_TIMEOUT.rawValue { return }
-    guard status == AMQP_STATUS_OK.rawValue else {
-      throw ErizoError(.amqp, "reading frame: \(Self.statusText(status))")
-    }
-    guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return }
-    switch frame.payload.method.id {
+      return AMQPDelivery(consumerTag: consumerTag, routingKey: routingKey, body: body)
     case AMQP_CHANNEL_CLOSE_METHOD:
       throw ErizoError(.amqp, "the broker closed the channel")
     case AMQP_CONNECTION_CLOSE_METHOD:
       throw ErizoError(.amqp, "the broker closed the connection")
     default:
-      return  // basic.return, basic.cancel-ok …: nothing to do
+      return nil  // basic.cancel, basic.return …: nothing to do
     }
   }
 

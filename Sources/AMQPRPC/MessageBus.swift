@@ -42,6 +42,12 @@ public final class MessageBus: RPCBus, Service {
   /// Whether the transport is connected right now.
   public var isConnected: Bool { state.withLock { $0.replyQueue != nil } }
 
+  /// This process's reply queue while connected (it changes after a reconnection).
+  public var replyQueueName: String? { state.withLock { $0.replyQueue } }
+
+  /// Calls waiting for a reply or collecting broadcast replies right now.
+  public var pendingCount: Int { state.withLock { $0.pending.count } }
+
   /// Starts the transport if `run()` has not (idempotent).
   public func start() {
     let first = state.withLock { state -> Bool in
