@@ -57,14 +57,18 @@ let package = Package(
       name: "ErizoRoleSupport",
       dependencies: ["AMQPRPC", "ErizoCore", "ErizoWire", log, lifecycle],
       swiftSettings: strictSettings),
-    .target(name: "Nuve", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle], swiftSettings: strictSettings),
+    .target(
+      name: "Nuve", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      swiftSettings: strictSettings),
     .target(
       name: "ErizoController", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
       swiftSettings: strictSettings),
     .target(
       name: "ErizoAgent", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
       swiftSettings: strictSettings),
-    .target(name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle], swiftSettings: strictSettings),
+    .target(
+      name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      swiftSettings: strictSettings),
     .target(name: "MediaWorker", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
 
     // Executables: thin mains.

@@ -1,6 +1,6 @@
+internal import Dispatch
 public import ErizoCore
 internal import ErizoWire
-internal import Dispatch
 public import Logging
 internal import Metrics
 public import ServiceLifecycle
@@ -13,7 +13,8 @@ internal import Synchronization
 /// Replies are matched on the transport's thread; handlers run as child tasks of `run()`.
 public final class MessageBus: RPCBus, Service {
   private enum Pending {
-    case call(CheckedContinuation<JSONValue, any Error>, method: String, target: String, started: ContinuousClock.Instant)
+    case call(
+      CheckedContinuation<JSONValue, any Error>, method: String, target: String, started: ContinuousClock.Instant)
     case collect(CheckedContinuation<Result<[JSONValue], ErizoError>, Never>, replies: [JSONValue])
   }
 
@@ -88,7 +89,11 @@ public final class MessageBus: RPCBus, Service {
   public func shutdown() {
     transport.stop()
     incomingContinuation.finish()
-    let (calls, collectors) = state.withLock { state -> ([CheckedContinuation<JSONValue, any Error>], [(CheckedContinuation<Result<[JSONValue], ErizoError>, Never>, [JSONValue])]) in
+    let (calls, collectors) = state.withLock {
+      state -> (
+        [CheckedContinuation<JSONValue, any Error>],
+        [(CheckedContinuation<Result<[JSONValue], ErizoError>, Never>, [JSONValue])]
+      ) in
       var calls: [CheckedContinuation<JSONValue, any Error>] = []
       var collectors: [(CheckedContinuation<Result<[JSONValue], ErizoError>, Never>, [JSONValue])] = []
       for (_, pending) in state.pending {
@@ -187,7 +192,8 @@ public final class MessageBus: RPCBus, Service {
 
   private func scheduleTimeout(_ id: Int, after timeout: Duration) {
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout.timeInterval) { [weak self] in
-      guard let self, let pending = self.removePending(id), case .call(let continuation, let method, let target, _) = pending
+      guard let self, let pending = self.removePending(id),
+        case .call(let continuation, let method, let target, _) = pending
       else { return }
       continuation.resume(throwing: ErizoError(.rpcTimeout, "no reply to \(method) on \(target) within \(timeout)"))
     }
@@ -248,7 +254,8 @@ public final class MessageBus: RPCBus, Service {
         body: BusEnvelope.reply(data: data, correlationID: correlationID).serialized())
     } catch {
       logger.warning(
-        "could not send a reply", metadata: [LogMetadataKey.rpcMethod: "\(request.method)", LogMetadataKey.error: "\(error)"])
+        "could not send a reply",
+        metadata: [LogMetadataKey.rpcMethod: "\(request.method)", LogMetadataKey.error: "\(error)"])
     }
   }
 

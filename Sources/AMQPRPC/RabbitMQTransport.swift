@@ -21,8 +21,10 @@ public final class RabbitMQTransport: BusTransport, @unchecked Sendable {
     public var initialReconnectDelay: Duration
     public var maximumReconnectDelay: Duration
 
-    public init(endpoint: AMQPEndpoint, heartbeat: Int = 8, initialReconnectDelay: Duration = .milliseconds(100),
-                maximumReconnectDelay: Duration = .seconds(5)) {
+    public init(
+      endpoint: AMQPEndpoint, heartbeat: Int = 8, initialReconnectDelay: Duration = .milliseconds(100),
+      maximumReconnectDelay: Duration = .seconds(5)
+    ) {
       self.endpoint = endpoint
       self.heartbeat = heartbeat
       self.initialReconnectDelay = initialReconnectDelay

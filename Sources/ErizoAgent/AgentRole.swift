@@ -1,7 +1,7 @@
 public import AMQPRPC
 internal import ErizoCore
-internal import ErizoWire
 public import ErizoRoleSupport
+internal import ErizoWire
 internal import Foundation
 public import Logging
 public import ServiceLifecycle

@@ -8,8 +8,10 @@ public struct AMQPEndpoint: Sendable, Hashable, CustomStringConvertible {
   public var password: String
   public var virtualHost: String
 
-  public init(host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",
-              virtualHost: String = "/") {
+  public init(
+    host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",
+    virtualHost: String = "/"
+  ) {
     self.host = host
     self.port = port
     self.user = user

@@ -75,21 +75,28 @@ public final class ConfigReader {
         help: help))
   }
 
-  public func string(_ key: String, default defaultValue: String, env: [String] = [], help: String,
-                     allowed: [String]? = nil) throws(ErizoError) -> String {
-    describe(key, allowed.map { $0.joined(separator: " \\| ") } ?? "string", defaultValue.isEmpty ? "(empty)" : defaultValue, env, help)
+  public func string(
+    _ key: String, default defaultValue: String, env: [String] = [], help: String,
+    allowed: [String]? = nil
+  ) throws(ErizoError) -> String {
+    describe(
+      key, allowed.map { $0.joined(separator: " \\| ") } ?? "string", defaultValue.isEmpty ? "(empty)" : defaultValue,
+      env, help)
     guard let (value, source) = lookup(key, environmentNames: env) else { return defaultValue }
     guard case .string(let text) = value else {
       throw ErizoError(.invalidConfigValue, "\(source) must be a string, got \(value.typeName)")
     }
     if let allowed, !allowed.contains(text) {
-      throw ErizoError(.invalidConfigValue, "\(source) must be one of \(allowed.joined(separator: ", ")); got '\(text)'")
+      throw ErizoError(
+        .invalidConfigValue, "\(source) must be one of \(allowed.joined(separator: ", ")); got '\(text)'")
     }
     return text
   }
 
-  public func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int>, env: [String] = [],
-                  help: String) throws(ErizoError) -> Int {
+  public func int(
+    _ key: String, default defaultValue: Int, range: ClosedRange<Int>, env: [String] = [],
+    help: String
+  ) throws(ErizoError) -> Int {
     describe(key, "integer \(range.lowerBound)…\(range.upperBound)", String(defaultValue), env, help)
     guard let (value, source) = lookup(key, environmentNames: env) else { return defaultValue }
     let number: Int?

@@ -32,7 +32,8 @@ public struct ErizoLogHandler: LogHandler {
         "ts": timestamp, "level": event.level.rawValue, "logger": label, "msg": event.message.description,
       ]
       for (key, value) in merged { object[key] = "\(value)" }
-      line = "{" + object.keys.sorted().map { "\(Self.quoted($0)):\(Self.quoted(object[$0]!))" }.joined(separator: ",") + "}"
+      line =
+        "{" + object.keys.sorted().map { "\(Self.quoted($0)):\(Self.quoted(object[$0]!))" }.joined(separator: ",") + "}"
     } else {
       line = "\(timestamp) \(event.level.rawValue) \(label): \(event.message)"
       for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }

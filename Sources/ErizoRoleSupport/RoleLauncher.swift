@@ -14,16 +14,18 @@ public enum RoleLauncher {
     logger[metadataKey: LogMetadataKey.role] = "\(names)"
     let bus = BusFactory.make(configuration.bus, inProcess: inProcess ? InProcessBroker() : nil, logger: logger)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-      .init(service: bus, successTerminationBehavior: .gracefullyShutdownGroup,
-            failureTerminationBehavior: .gracefullyShutdownGroup)
+      .init(
+        service: bus, successTerminationBehavior: .gracefullyShutdownGroup,
+        failureTerminationBehavior: .gracefullyShutdownGroup)
     ]
     for role in roles {
       var roleLogger = logger
       roleLogger[metadataKey: LogMetadataKey.role] = "\(type(of: role).roleName)"
       for service in role.services(bus: bus, logger: roleLogger) {
         services.append(
-          .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
-                failureTerminationBehavior: .gracefullyShutdownGroup))
+          .init(
+            service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+            failureTerminationBehavior: .gracefullyShutdownGroup))
       }
     }
     var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)

@@ -181,7 +181,8 @@ public enum BusConformance {
       }
       try check(results.count == 1000, "answered \(results.count) of 1000")
       let wrong = results.filter { $0.value != .int($0.key * 2) }
-      try check(wrong.isEmpty, "\(wrong.count) calls got another call's result, e.g. \(wrong.first.map { "\($0)" } ?? "")")
+      try check(
+        wrong.isEmpty, "\(wrong.count) calls got another call's result, e.g. \(wrong.first.map { "\($0)" } ?? "")")
     }
   }
 

@@ -28,8 +28,10 @@ public func withRunningBuses<R: Sendable>(
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-public func eventually(timeout: Duration = .seconds(10), interval: Duration = .milliseconds(20),
-                       _ condition: @Sendable () async -> Bool) async -> Bool {
+public func eventually(
+  timeout: Duration = .seconds(10), interval: Duration = .milliseconds(20),
+  _ condition: @Sendable () async -> Bool
+) async -> Bool {
   let deadline = ContinuousClock.now + timeout
   while ContinuousClock.now < deadline {
     if await condition() { return true }

@@ -29,7 +29,9 @@ public struct WorkerSettings: Sendable, Equatable {
         }
         logLevel = level
       case "logTag", "logTags":
-        guard Self.knownTags.contains(value) else { throw ErizoError(.invalidConfigValue, "unknown log tag '\(value)'") }
+        guard Self.knownTags.contains(value) else {
+          throw ErizoError(.invalidConfigValue, "unknown log tag '\(value)'")
+        }
         logTags.append(value)
       case "rtcMinPort", "rtcMaxPort":
         guard let port = Int(value), (1024...65535).contains(port) else {

@@ -1,7 +1,7 @@
 public import AMQPRPC
 internal import ErizoCore
-internal import ErizoWire
 public import ErizoRoleSupport
+internal import ErizoWire
 public import Logging
 public import ServiceLifecycle
 
@@ -25,7 +25,8 @@ struct NuveBusService: Service {
   let logger: Logger
 
   func run() async throws {
-    await bus.serve(queue: BusTopology.nuveQueue, routingKey: BusTopology.nuveRoutingKey, handler: methods.handler(logger: logger))
+    await bus.serve(
+      queue: BusTopology.nuveQueue, routingKey: BusTopology.nuveRoutingKey, handler: methods.handler(logger: logger))
     try await ParkedService(name: NuveRole.roleName, logger: logger).run()
   }
 }

@@ -17,8 +17,10 @@ struct Erizo: AsyncParsableCommand {
       Configuration: --config FILE (JSON) and environment variables (see docs/configuration.md).
       Exit codes: 0 clean shutdown, 1 run-time failure, 64 usage error, 78 invalid configuration.
       """,
-    subcommands: [All.self, NuveCommand.self, ControllerCommand.self, AgentCommand.self, ROVCommand.self,
-                  ConfigCommand.self])
+    subcommands: [
+      All.self, NuveCommand.self, ControllerCommand.self, AgentCommand.self, ROVCommand.self,
+      ConfigCommand.self,
+    ])
 }
 
 struct CommonOptions: ParsableArguments {
@@ -53,8 +55,10 @@ struct All: AsyncParsableCommand {
 
   func run() async throws {
     try await launch(options, inProcess: true) { config in
-      [NuveRole(configuration: config.nuve), ControllerRole(configuration: config.controller),
-       AgentRole(configuration: config.agent), ROVRole(configuration: config.rov)]
+      [
+        NuveRole(configuration: config.nuve), ControllerRole(configuration: config.controller),
+        AgentRole(configuration: config.agent), ROVRole(configuration: config.rov),
+      ]
     }
   }
 }

@@ -93,7 +93,9 @@ public struct AgentConfiguration: Sendable {
     announcedIP = try reader.string(
       "agent.announcedIP", default: "", env: ["MEDIASOUP_ANNOUNCED_IP"],
       help: "address put in ICE candidates (NAT, containers); empty: the listen address")
-    for (key, value) in [("agent.publicIP", publicIP), ("agent.listenIP", listenIP), ("agent.announcedIP", announcedIP)]
+    for (key, value) in [
+      ("agent.publicIP", publicIP), ("agent.listenIP", listenIP), ("agent.announcedIP", announcedIP),
+    ]
     where !value.isEmpty {
       try IPAddressValidation.require(value, key: key)
     }
@@ -104,7 +106,8 @@ public struct AgentConfiguration: Sendable {
       "agent.rtcMaxPort", default: 49999, range: 1024...65535, env: ["MEDIASOUP_MAX_PORT", "RTCMAXPORT"],
       help: "highest media port in range mode")
     guard rtcMinPort <= rtcMaxPort else {
-      throw ErizoError(.invalidConfigValue, "agent.rtcMinPort (\(rtcMinPort)) is above agent.rtcMaxPort (\(rtcMaxPort))")
+      throw ErizoError(
+        .invalidConfigValue, "agent.rtcMinPort (\(rtcMinPort)) is above agent.rtcMaxPort (\(rtcMaxPort))")
     }
     singlePort = try reader.bool(
       "agent.singlePort", default: false, help: "one UDP+TCP port per worker (`singlePortBase` + worker index)")
