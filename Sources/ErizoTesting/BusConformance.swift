@@ -20,10 +20,14 @@ public struct InProcessBusMaker: BusMaker {
 
 public struct RabbitMQBusMaker: BusMaker {
   let endpoint: AMQPEndpoint
-  public init(endpoint: AMQPEndpoint) { self.endpoint = endpoint }
+  let heartbeat: Int
+  public init(endpoint: AMQPEndpoint, heartbeat: Int = 8) {
+    self.endpoint = endpoint
+    self.heartbeat = heartbeat
+  }
   public func makeBus() -> (MessageBus, any BusTransport) {
     let transport = RabbitMQTransport(
-      options: .init(endpoint: endpoint, heartbeat: 8, maximumReconnectDelay: .milliseconds(500)),
+      options: .init(endpoint: endpoint, heartbeat: heartbeat, maximumReconnectDelay: .milliseconds(500)),
       logger: testLogger("bus"))
     return (MessageBus(transport: transport, logger: testLogger("bus")), transport)
   }

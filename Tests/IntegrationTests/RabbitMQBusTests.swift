@@ -80,12 +80,53 @@ struct RabbitMQBusTests {
       await #expect(throws: ErizoError.self) { _ = try await client.call(queue, method: "fast", args: []) }
       #expect(ContinuousClock.now - whileDown < .seconds(2))
 
+      // A process that starts while the broker is down keeps retrying and connects later.
+      let (lateStarter, _) = maker.makeBus()
+      lateStarter.start()
+      defer { lateStarter.shutdown() }
+      try await Task.sleep(for: .milliseconds(500))
+      #expect(!lateStarter.isConnected)
+
       try rabbitmqctl("start_app")
-      let reconnected = await eventually(timeout: .seconds(60)) { server.isConnected && client.isConnected }
+      let reconnected = await eventually(timeout: .seconds(60)) {
+        server.isConnected && client.isConnected && lateStarter.isConnected
+      }
       #expect(reconnected)
       try await BusConformance.waitRoutable(client, queue)
       #expect(try await client.call(queue, method: "fast", args: []) == "ok")
+      try await BusConformance.waitRoutable(lateStarter, queue)
     }
+  }
+
+  /// With a 2 s heartbeat, an idle connection lives through 7 s of silence: the broker would close
+  /// it after two missed beats, and any reconnection would show as a new reply queue name.
+  @Test func heartbeatsKeepAnIdleConnection() async throws {
+    let maker = RabbitMQBusMaker(endpoint: try AMQPEndpoint(url: Self.url!), heartbeat: 2)
+    let (bus, _) = maker.makeBus()
+    await bus.serve(queue: "hb_\(UUID().uuidString.prefix(8))") { _ in .data("ok") }
+    try await withRunningBuses([bus]) { _ in
+      let before = bus.replyQueueName
+      try await Task.sleep(for: .seconds(7))
+      #expect(bus.isConnected)
+      #expect(bus.replyQueueName == before, "the connection was re-established during idle time")
+    }
+  }
+
+  /// A broker that is not there: the bus keeps retrying, and calls fail at once, typed.
+  @Test func noBrokerMeansFastTypedFailures() async throws {
+    let maker = RabbitMQBusMaker(endpoint: AMQPEndpoint(host: "127.0.0.1", port: 1))
+    let (bus, _) = maker.makeBus()
+    bus.start()
+    defer { bus.shutdown() }
+    try await Task.sleep(for: .milliseconds(300))
+    let started = ContinuousClock.now
+    await #expect(throws: ErizoError(.busUnavailable, "")) {
+      _ = try await bus.call("nuve", method: "getErizoControllers", args: nil, timeout: .seconds(10))
+    }
+    await #expect(throws: ErizoError(.busUnavailable, "")) {
+      try await bus.broadcast(topic: "ErizoAgent", method: "deleteUser", args: [])
+    }
+    #expect(ContinuousClock.now - started < .seconds(1))
   }
 
   private func rabbitmqctl(_ command: String) throws {
