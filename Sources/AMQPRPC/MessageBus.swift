@@ -33,10 +33,12 @@ public final class MessageBus: RPCBus, Service {
   private let incoming: AsyncStream<(DeliverySource, [UInt8])>
   private let incomingContinuation: AsyncStream<(DeliverySource, [UInt8])>.Continuation
   private let metrics = BusMetrics()
+  public let defaultTimeout: Duration
 
-  public init(transport: any BusTransport, logger: Logger) {
+  public init(transport: any BusTransport, logger: Logger, defaultTimeout: Duration = .seconds(10)) {
     self.transport = transport
     self.logger = logger
+    self.defaultTimeout = defaultTimeout
     (incoming, incomingContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
   }
 
@@ -297,22 +299,31 @@ public final class MessageBus: RPCBus, Service {
       logger.warning("dropped a malformed reply")
       return
     }
-    let resumeCall = state.withLock { state -> CheckedContinuation<JSONValue, any Error>? in
+    enum Match {
+      case call(CheckedContinuation<JSONValue, any Error>)
+      case collected
+      case unknown
+    }
+    let match = state.withLock { state -> Match in
       switch state.pending[id] {
       case .call(let continuation, _, _, _)?:
         state.pending[id] = nil
-        return continuation
+        return .call(continuation)
       case .collect(let continuation, var replies)?:
         replies.append(data ?? .null)
         state.pending[id] = .collect(continuation, replies: replies)
-        return nil
+        return .collected
       case nil:
-        metrics.unknownCorrelation.increment()
-        return nil
+        return .unknown
       }
     }
-    resumeCall?.resume(returning: data ?? .null)
-    if resumeCall == nil, state.withLock({ $0.pending[id] == nil }) {
+    switch match {
+    case .call(let continuation):
+      continuation.resume(returning: data ?? .null)
+    case .collected:
+      break
+    case .unknown:
+      metrics.unknownCorrelation.increment()
       logger.debug("dropped a reply for an unknown corrID", metadata: [LogMetadataKey.rpcCorrelationID: "\(id)"])
     }
   }

@@ -38,6 +38,9 @@ public typealias RPCHandler = @Sendable (RPCRequest) async -> RPCReply
 
 /// The one RPC API every role uses, over RabbitMQ or in process (spec §6).
 public protocol RPCBus: Sendable {
+  /// The timeout of calls that do not give one (`bus.rpcTimeout`, 10 s by default as in the reference).
+  var defaultTimeout: Duration { get }
+
   /// Calls `method` on the queue bound to routing key `target` and waits for the first reply.
   /// Throws `ErizoError.Code.rpcTimeout` when no reply arrives in time or the connection is lost while
   /// waiting, and `.busUnavailable` when there is no connection to send on.
@@ -60,10 +63,8 @@ public protocol RPCBus: Sendable {
 }
 
 extension RPCBus {
-  public static var defaultTimeout: Duration { .seconds(10) }
-
   public func call(_ target: String, method: String, args: JSONValue? = nil) async throws(ErizoError) -> JSONValue {
-    try await call(target, method: method, args: args, timeout: .seconds(10))
+    try await call(target, method: method, args: args, timeout: defaultTimeout)
   }
 
   public func serve(queue: String, handler: @escaping RPCHandler) async {

@@ -16,6 +16,19 @@ struct InProcessBusTests {
   @Test func competingServers() async throws { try await BusConformance.competingServers(InProcessBusMaker()) }
   @Test func badInputIsSurvived() async throws { try await BusConformance.badInputIsSurvived(InProcessBusMaker()) }
 
+  /// Calls without a timeout use the bus's default (`bus.rpcTimeout`).
+  @Test func callsWithoutTimeoutUseTheConfiguredDefault() async throws {
+    let broker = InProcessBroker()
+    let bus = MessageBus(
+      transport: InProcessTransport(broker: broker), logger: testLogger(), defaultTimeout: .milliseconds(300))
+    try await withRunningBuses([bus]) { _ in
+      let started = ContinuousClock.now
+      await #expect(throws: ErizoError(.rpcTimeout, "")) { _ = try await bus.call("nobody", method: "x") }
+      let elapsed = ContinuousClock.now - started
+      #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(2))
+    }
+  }
+
   @Test func callsFailFastAfterShutdown() async throws {
     let (bus, _) = InProcessBusMaker().makeBus()
     bus.start()
