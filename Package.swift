@@ -42,7 +42,7 @@ let package = Package(
       providers: [.apt(["libmongoc-dev"])]),
 
     // Shared types.
-    .target(name: "ErizoCore", dependencies: [log], swiftSettings: strictSettings),
+    .target(name: "ErizoCore", dependencies: ["COpenSSL", log], swiftSettings: strictSettings),
     .target(name: "ErizoWire", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
 
     // Transports.
@@ -89,6 +89,7 @@ let package = Package(
     // Test support and tests.
     .target(name: "ErizoTesting", dependencies: ["AMQPRPC", "ErizoCore", log], swiftSettings: strictSettings),
     .testTarget(name: "ErizoCoreTests", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(name: "NuveTests", dependencies: ["Nuve", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
       name: "AMQPRPCTests", dependencies: ["AMQPRPC", "ErizoCore", "ErizoTesting", log],
