@@ -11,6 +11,8 @@ let log = Target.Dependency.product(name: "Logging", package: "swift-log")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
   name: "erizo",
@@ -25,6 +27,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
   ],
   targets: [
     // C libraries: one system-library target each, with a shim.h of what Swift cannot import.
@@ -37,6 +40,9 @@ let package = Package(
     .systemLibrary(
       name: "CSRTP", path: "Sources/CSRTP", pkgConfig: "libsrtp2",
       providers: [.apt(["libsrtp2-dev"])]),
+    .systemLibrary(
+      name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+      providers: [.apt(["libsqlite3-dev"])]),
     .systemLibrary(
       name: "CMongoC", path: "Sources/CMongoC", pkgConfig: "libmongoc-1.0",
       providers: [.apt(["libmongoc-dev"])]),
@@ -58,7 +64,8 @@ let package = Package(
       dependencies: ["AMQPRPC", "ErizoCore", "ErizoWire", log, lifecycle],
       swiftSettings: strictSettings),
     .target(
-      name: "Nuve", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      name: "Nuve",
+      dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "CSQLite", hummingbird, log, lifecycle],
       swiftSettings: strictSettings),
     .target(
       name: "ErizoController", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
@@ -89,7 +96,9 @@ let package = Package(
     // Test support and tests.
     .target(name: "ErizoTesting", dependencies: ["AMQPRPC", "ErizoCore", log], swiftSettings: strictSettings),
     .testTarget(name: "ErizoCoreTests", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
-    .testTarget(name: "NuveTests", dependencies: ["Nuve", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "NuveTests", dependencies: ["Nuve", "ErizoCore", "ErizoRoleSupport", "AMQPRPC", hummingbirdTesting],
+      swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
       name: "AMQPRPCTests", dependencies: ["AMQPRPC", "ErizoCore", "ErizoTesting", log],

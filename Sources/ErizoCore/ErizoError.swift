@@ -29,6 +29,10 @@ public struct ErizoError: Error, Sendable, CustomStringConvertible {
     public static let invalidURL = Code("url.invalid")
     /// An AMQP operation failed.
     public static let amqp = Code("amqp.error")
+    /// The thing asked for does not exist.
+    public static let notFound = Code("not-found")
+    /// The database cannot be reached or failed.
+    public static let storeUnavailable = Code("store.unavailable")
     /// The operation was cancelled.
     public static let cancelled = Code("cancelled")
   }
