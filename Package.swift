@@ -12,6 +12,7 @@ let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
@@ -28,6 +29,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
   ],
   targets: [
     // C libraries: one system-library target each, with a shim.h of what Swift cannot import.
@@ -65,7 +67,9 @@ let package = Package(
       swiftSettings: strictSettings),
     .target(
       name: "Nuve",
-      dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "CSQLite", hummingbird, log, lifecycle],
+      dependencies: [
+        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "CSQLite", hummingbird, httpTypes, log, lifecycle,
+      ],
       swiftSettings: strictSettings),
     .target(
       name: "ErizoController", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],

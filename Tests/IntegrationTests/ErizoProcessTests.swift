@@ -62,11 +62,16 @@ struct ErizoProcessTests {
 
   @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: erizo.path), "build the erizo executable first"))
   func allStartsAndStopsCleanlyOnSIGTERM() throws {
-    let outcome = try Self.run(["all"], terminateAfter: .seconds(2))
+    let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("erizo-all-\(UUID())").path
+    defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+    let outcome = try Self.run(
+      ["all"], environment: ["ERIZO_NUVE_DATA_DIRECTORY": dataDirectory], terminateAfter: .seconds(2))
     #expect(outcome.status == 0, "exit \(outcome.status): \(outcome.output)")
     #expect(outcome.output.contains("using the in-process bus"))
     #expect(outcome.output.contains("bus connected"))
     #expect(outcome.output.contains("stopped"))
+    #expect(outcome.output.contains("Nuve superservice created"), "first start prints the generated credentials")
+    #expect(FileManager.default.fileExists(atPath: dataDirectory + "/superservice.json"))
   }
 
   @Test(.enabled(if: testRabbitMQURL != nil, "TEST_RABBITMQ_URL is not set"))

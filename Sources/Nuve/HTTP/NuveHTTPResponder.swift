@@ -1,0 +1,79 @@
+internal import ErizoCore
+internal import Foundation
+internal import HTTPTypes
+public import Hummingbird
+internal import Logging
+
+/// Serves `NuveAPI` over HTTP with the reference's envelope: CORS on every response, `OPTIONS` → 200
+/// `OK`, JSON or urlencoded bodies, trailing slashes ignored (spec §1.1).
+public struct NuveHTTPResponder: HTTPResponder {
+  public typealias Context = BasicRequestContext
+  let api: NuveAPI
+  /// Bodies above this size get 413.
+  static let maximumBodySize = 1 << 20
+
+  public init(api: NuveAPI) { self.api = api }
+
+  public func respond(to request: Request, context: Context) async throws -> Response {
+    var request = request
+    let response: NuveResponse
+    do {
+      let buffer = try await request.collectBody(upTo: Self.maximumBodySize)
+      response = await handle(request, body: buffer)
+    } catch {
+      response = .text(413, "Request body too large")
+    }
+    return Self.httpResponse(response)
+  }
+
+  private func handle(_ request: Request, body: ByteBuffer) async -> NuveResponse {
+    var parsed: JSONValue?
+    if body.readableBytes > 0 {
+      let bytes = Array(body.readableBytesView)
+      let contentType = request.headers[.contentType]?.lowercased() ?? ""
+      if contentType.hasPrefix("application/x-www-form-urlencoded") {
+        parsed = Self.formFields(String(decoding: bytes, as: UTF8.self))
+      } else {
+        guard let json = try? JSONValue(parsing: bytes) else { return .text(400, "Invalid JSON body") }
+        parsed = json
+      }
+    }
+    return await api.handle(
+      NuveRequest(
+        method: request.method.rawValue, path: request.uri.path, authorization: request.headers[.authorization],
+        body: parsed))
+  }
+
+  static func formFields(_ text: String) -> JSONValue {
+    var object: [String: JSONValue] = [:]
+    for pair in text.split(separator: "&") {
+      let parts = pair.split(separator: "=", maxSplits: 1).map {
+        String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+      }
+      guard let key = parts.first, !key.isEmpty else { continue }
+      object[key] = .string(parts.count > 1 ? parts[1] : "")
+    }
+    return .object(object)
+  }
+
+  static func httpResponse(_ response: NuveResponse) -> Response {
+    var headers = HTTPFields()
+    headers[.accessControlAllowOrigin] = "*"
+    headers[.accessControlAllowMethods] = "POST, GET, OPTIONS, DELETE, PUT, PATCH"
+    headers[.accessControlAllowHeaders] = "origin, authorization, content-type"
+    let bytes: [UInt8]
+    switch response.body {
+    case .text(let text):
+      headers[.contentType] = "text/html; charset=utf-8"
+      bytes = Array(text.utf8)
+    case .json(let json):
+      headers[.contentType] = "application/json; charset=utf-8"
+      bytes = json.serialized()
+    }
+    for (name, value) in response.headers {
+      if let field = HTTPField.Name(name) { headers[field] = value }
+    }
+    return Response(
+      status: .init(code: response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+  }
+}
