@@ -13,7 +13,6 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
-let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
   name: "erizo",
@@ -101,7 +100,7 @@ let package = Package(
     .target(name: "ErizoTesting", dependencies: ["AMQPRPC", "ErizoCore", log], swiftSettings: strictSettings),
     .testTarget(name: "ErizoCoreTests", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
-      name: "NuveTests", dependencies: ["Nuve", "ErizoCore", "ErizoRoleSupport", "AMQPRPC", hummingbirdTesting],
+      name: "NuveTests", dependencies: ["Nuve", "ErizoCore", "ErizoRoleSupport", "AMQPRPC", "ErizoTesting"],
       swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
@@ -116,6 +115,7 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "IntegrationTests", dependencies: ["AMQP", "AMQPRPC", "ErizoCore", "ErizoTesting", log],
+      exclude: ["Fixtures"],
       swiftSettings: strictSettings),
   ]
 )

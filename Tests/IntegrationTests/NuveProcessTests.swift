@@ -1,0 +1,93 @@
+import AMQPRPC
+import ErizoCore
+import ErizoTesting
+import Foundation
+import Testing
+
+/// A real `erizo nuve` process over a real RabbitMQ, driven by a Licode-style Python client and by a
+/// controller that registers and consumes tokens over the bus.
+@Suite("erizo nuve process", .enabled(if: testRabbitMQURL != nil, "TEST_RABBITMQ_URL is not set"), .serialized)
+struct NuveProcessTests {
+  @Test(.timeLimit(.minutes(2))) func licodeClientAndControllerOverRabbitMQ() async throws {
+    let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("nuve-\(UUID())").path
+    defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+    let port = Int.random(in: 20_000..<30_000)
+    let superID = (0..<24).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+    let superKey = "it-super-key"
+    let nuve = Process()
+    nuve.executableURL = ErizoProcessTests.erizo
+    nuve.arguments = ["nuve"]
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ERIZO_") }
+    environment["RABBITMQ_URL"] = testRabbitMQURL!
+    environment["ERIZO_NUVE_PORT"] = String(port)
+    environment["ERIZO_NUVE_DATA_DIRECTORY"] = dataDirectory
+    environment["ERIZO_NUVE_SUPERSERVICE_ID"] = superID
+    environment["ERIZO_NUVE_SUPERSERVICE_KEY"] = superKey
+    nuve.environment = environment
+    nuve.standardOutput = FileHandle.nullDevice
+    nuve.standardError = FileHandle.nullDevice
+    try nuve.run()
+    defer {
+      if nuve.isRunning {
+        nuve.terminate()
+        nuve.waitUntilExit()
+      }
+    }
+
+    let maker = RabbitMQBusMaker(endpoint: try AMQPEndpoint(url: testRabbitMQURL!))
+    let (controller, _) = maker.makeBus()
+    try await withRunningBuses([controller]) { _ in
+      // Register as a controller, as ErizoController does at start (spec §7).
+      var registration: JSONValue = .null
+      let deadline = ContinuousClock.now + .seconds(20)
+      while registration["id"] == nil, ContinuousClock.now < deadline {
+        registration =
+          (try? await controller.call(
+            "nuve", method: "addNewErizoController",
+            args: ["cloudProvider": "", "ip": "127.0.0.1", "hostname": "", "port": 8080, "ssl": false],
+            timeout: .seconds(1))) ?? .null
+      }
+      try #require(registration["id"] != nil, "Nuve never answered addNewErizoController")
+      let controllerID = try #require(registration["id"]?.stringValue)
+      #expect(try await controller.call("nuve", method: "keepAlive", args: .string(controllerID)) == "ok")
+      #expect(try await controller.call("nuve", method: "keepAlive", args: "0123456789abcdef01234567") == "whoareyou")
+
+      // The Licode-style client does the REST part and prints the token id.
+      let output = try Self.python(
+        [
+          Self.fixture("licode_nuve_client.py"), "http://127.0.0.1:\(port)", superID, superKey, superKey,
+        ])
+      #expect(output.status == 0, "client failed: \(output.text)")
+      let tokenID = try #require(
+        output.text.split(separator: "\n").first { $0.hasPrefix("TOKEN ") }.map { String($0.dropFirst(6)) })
+
+      // The controller consumes the token once (spec §2.3).
+      let document = try await controller.call("nuve", method: "deleteToken", args: .string(tokenID))
+      #expect(document["userName"] == "alice")
+      #expect(document["host"] == "127.0.0.1:8080")
+      #expect(try await controller.call("nuve", method: "deleteToken", args: .string(tokenID)) == "error")
+      let listed = try await controller.call("nuve", method: "getErizoControllers", args: nil)
+      #expect(listed.arrayValue?.contains { $0["_id"]?.stringValue == controllerID } == true)
+    }
+    nuve.terminate()
+    nuve.waitUntilExit()
+    #expect(nuve.terminationStatus == 0, "erizo nuve should exit 0 on SIGTERM")
+  }
+
+  static func fixture(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
+  }
+
+  static func python(_ arguments: [String]) throws -> (status: Int32, text: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3"] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+}
