@@ -67,7 +67,8 @@ let package = Package(
     .target(
       name: "Nuve",
       dependencies: [
-        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "CSQLite", hummingbird, httpTypes, log, lifecycle,
+        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "CSQLite", "CMongoC", hummingbird, httpTypes, log,
+        lifecycle,
       ],
       swiftSettings: strictSettings),
     .target(

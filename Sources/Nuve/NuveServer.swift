@@ -15,7 +15,7 @@ struct NuveServer: Service {
   let logger: Logger
 
   func run() async throws {
-    let store = try openStore()
+    let store = try await openStore()
     let superservice = try await Superservice.ensure(configuration: configuration, store: store, logger: logger)
     let registry = ControllerRegistry(
       store: store, bus: bus, tokenLifetime: configuration.tokenLifetime, controllerTimeout: .seconds(11),
@@ -46,10 +46,24 @@ struct NuveServer: Service {
     }
   }
 
-  private func openStore() throws -> any NuveStore {
-    guard configuration.databaseURL.isEmpty else {
-      throw ErizoError(
-        .storeUnavailable, "the MongoDB store is not implemented yet; unset MONGO_URL to use SQLite")
+  private func openStore() async throws -> any NuveStore {
+    if !configuration.databaseURL.isEmpty {
+      let store = try MongoNuveStore(url: configuration.databaseURL)
+      // Retries while MongoDB comes up, as a container started beside it would need.
+      var attempt = 0
+      while true {
+        do {
+          try await store.prepare()
+          logger.info("using MongoDB", metadata: ["nuve.database": "\(configuration.databaseURL)"])
+          return store
+        } catch {
+          attempt += 1
+          if attempt == 1 || attempt % 10 == 0 {
+            logger.warning("cannot reach MongoDB, retrying", metadata: ["error": "\(error.message)"])
+          }
+          try await Task.sleep(for: .seconds(1))
+        }
+      }
     }
     try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
     return try SQLiteNuveStore(path: configuration.dataDirectory + "/nuve.sqlite")

@@ -8,7 +8,12 @@ import Testing
 /// controller that registers and consumes tokens over the bus.
 @Suite("erizo nuve process", .enabled(if: testRabbitMQURL != nil, "TEST_RABBITMQ_URL is not set"), .serialized)
 struct NuveProcessTests {
-  @Test(.timeLimit(.minutes(2))) func licodeClientAndControllerOverRabbitMQ() async throws {
+  static var stores: [String] {
+    ["sqlite"] + (ProcessInfo.processInfo.environment["TEST_MONGO_ADDRESS"] != nil ? ["mongodb"] : [])
+  }
+
+  @Test(.timeLimit(.minutes(2)), arguments: stores)
+  func licodeClientAndControllerOverRabbitMQ(store: String) async throws {
     let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("nuve-\(UUID())").path
     defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
     let port = Int.random(in: 20_000..<30_000)
@@ -23,6 +28,10 @@ struct NuveProcessTests {
     environment["ERIZO_NUVE_DATA_DIRECTORY"] = dataDirectory
     environment["ERIZO_NUVE_SUPERSERVICE_ID"] = superID
     environment["ERIZO_NUVE_SUPERSERVICE_KEY"] = superKey
+    if store == "mongodb" {
+      // The reference's `host:port/db` form.
+      environment["MONGO_URL"] = "\(ProcessInfo.processInfo.environment["TEST_MONGO_ADDRESS"]!)/nuve_it_\(port)"
+    }
     nuve.environment = environment
     nuve.standardOutput = FileHandle.nullDevice
     nuve.standardError = FileHandle.nullDevice
