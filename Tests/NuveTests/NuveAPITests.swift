@@ -15,7 +15,7 @@ struct NuveAPITests {
     let bus: MessageBus
     let superservice = ServiceRecord(id: ObjectID.make(), name: "superService", key: "superKey")
 
-    init(tokenLifetime: Duration = .seconds(180)) throws {
+    init(tokenLifetime: Duration = .seconds(180), testRoom: Bool = false) throws {
       store = try SQLiteNuveStoreTests.makeStore()
       bus = MessageBus(transport: InProcessTransport(broker: InProcessBroker()), logger: testLogger())
       registry = ControllerRegistry(
@@ -23,7 +23,8 @@ struct NuveAPITests {
       api = NuveAPI(
         store: store, bus: bus,
         verifier: MAuthVerifier(store: store, superserviceID: superservice.id, window: .seconds(300)),
-        settings: .init(tokenLifetime: tokenLifetime, rpcTimeout: .milliseconds(300), superserviceKey: "superKey"),
+        settings: .init(
+          tokenLifetime: tokenLifetime, rpcTimeout: .milliseconds(300), testRoom: testRoom, superserviceKey: "superKey"),
         logger: testLogger())
     }
 
@@ -156,6 +157,20 @@ struct NuveAPITests {
     #expect(
       await consume(RPCRequest(method: "keepAlive", args: .string(controllerID), expectsReply: true)) == .data("ok"))
     #expect(await consume(RPCRequest(method: "keepAlive", args: "nobody", expectsReply: true)) == .data("whoareyou"))
+  }
+
+  @Test func testRoomIsSharedAndBehindAFlag() async throws {
+    let off = try Fixture()
+    try await off.store.createService(off.superservice)
+    #expect(
+      await off.request("POST", "/rooms", ["name": "x", "options": ["test": true]])
+        == .text(400, "Test rooms are disabled"))
+    let on = try Fixture(testRoom: true)
+    try await on.store.createService(on.superservice)
+    let first = await on.request("POST", "/rooms", ["name": "x", "options": ["test": true]])
+    let second = await on.request("POST", "/rooms", ["name": "y", "options": ["test": true]])
+    #expect(first.status == 200 && first == second, "the same shared room both times")
+    if case .json(let rooms) = await on.request("GET", "/rooms").body { #expect(rooms.arrayValue?.count == 1) }
   }
 
   @Test func expiredTokensAreRefused() async throws {

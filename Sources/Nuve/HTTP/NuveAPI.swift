@@ -42,6 +42,7 @@ public struct NuveAPI: Sendable {
     }
   }
 
+  static let testRoomName = "testRoom"
   let store: any NuveStore
   let bus: any RPCBus
   let verifier: MAuthVerifier
@@ -122,7 +123,14 @@ public struct NuveAPI: Sendable {
     guard case .string(let name)? = body?["name"], !name.isEmpty else { return .text(400, "Invalid room") }
     let options = body?["options"]?.objectValue ?? [:]
     if options["test"]?.boolValue == true {
+      // The reference's shared development room: one per service, created on first use.
       guard settings.testRoom else { return .text(400, "Test rooms are disabled") }
+      if let existing = caller.service.rooms.first(where: { $0.name == Self.testRoomName }) {
+        return .json(existing.json)
+      }
+      let room = RoomRecord(id: ObjectID.make(), name: Self.testRoomName)
+      try await store.createRoom(room, serviceID: caller.service.id)
+      return .json(room.json)
     }
     var room = RoomRecord(id: ObjectID.make(), name: name)
     room.p2p = options["p2p"]?.boolValue == true
