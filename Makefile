@@ -37,6 +37,8 @@ docs:
 
 bench:
 	scripts/bench-bus
+	swift build -c release --product erizo-bench
+	.build/release/erizo-bench nuve
 
 clean:
 	rm -rf .build

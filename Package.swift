@@ -93,7 +93,7 @@ let package = Package(
     .executableTarget(name: "erizo-worker", dependencies: ["MediaWorker", "ErizoCore"], swiftSettings: strictSettings),
     .executableTarget(
       name: "erizo-bench",
-      dependencies: ["AMQP", "AMQPRPC", "ErizoCore", argumentParser, log],
+      dependencies: ["AMQP", "AMQPRPC", "ErizoCore", "Nuve", hummingbird, argumentParser, log],
       path: "Tools/erizo-bench",
       swiftSettings: strictSettings),
 

@@ -10,7 +10,8 @@ import Logging
 @main
 struct ErizoBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "erizo-bench", abstract: "Erizo's load and latency tools.", subcommands: [BusBench.self])
+    commandName: "erizo-bench", abstract: "Erizo's load and latency tools.",
+    subcommands: [BusBench.self, NuveBench.self])
 }
 
 struct BusBench: AsyncParsableCommand {
