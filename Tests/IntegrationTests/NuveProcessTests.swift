@@ -59,6 +59,20 @@ struct NuveProcessTests {
       try #require(registration["id"] != nil, "Nuve never answered addNewErizoController")
       let controllerID = try #require(registration["id"]?.stringValue)
       #expect(try await controller.call("nuve", method: "keepAlive", args: .string(controllerID)) == "ok")
+      // Serve the controller's queue as ErizoController does, for Nuve's users routes (spec §7).
+      await controller.serve(queue: "erizoController_\(controllerID)") { request in
+        switch request.method {
+        case "getUsersInRoom":
+          return .data([
+            ["name": "alice", "ip": "127.0.0.1", "id": "c1", "agentId": "a", "channelid": "x"],
+            ["name": "bob", "ip": "127.0.0.1", "id": "c2", "agentId": "a", "channelid": "y"],
+          ])
+        case "deleteUser":
+          return .data(request.positionalArgs.first?["user"] == "bob" ? "Success" : "User does not exist")
+        default:
+          return .data(nil)
+        }
+      }
       #expect(try await controller.call("nuve", method: "keepAlive", args: "0123456789abcdef01234567") == "whoareyou")
 
       // The Licode-style client does the REST part and prints the token id.

@@ -159,6 +159,39 @@ struct NuveAPITests {
     #expect(await consume(RPCRequest(method: "keepAlive", args: "nobody", expectsReply: true)) == .data("whoareyou"))
   }
 
+  /// Sticky while alive; a room whose controller's keep-alive lapsed moves to a live one, by state.
+  @Test func controllerAssignmentAndFailover() async throws {
+    let f = try Fixture()
+    try await f.store.createService(f.superservice)
+    guard case .json(let room) = await f.request("POST", "/rooms", ["name": "r"]).body,
+      let roomID = room["_id"]?.stringValue
+    else {
+      Issue.record("no room")
+      return
+    }
+    func tokenHost() async -> String? {
+      guard case .text(let encoded) = await f.request("POST", "/rooms/\(roomID)/tokens", user: ("u", "r")).body,
+        let data = Data(base64Encoded: encoded)
+      else { return nil }
+      return (try? JSONValue(parsing: data))?["host"]?.stringValue
+    }
+    let a = ControllerRecord(
+      id: ObjectID.make(), ip: "10.0.0.1", hostname: "", port: 8080, ssl: false, state: 1, lastSeen: Date())
+    let b = ControllerRecord(
+      id: ObjectID.make(), ip: "10.0.0.2", hostname: "ec-b", port: 443, ssl: true, state: 2, lastSeen: Date())
+    try await f.store.addController(a)
+    #expect(await tokenHost() == "10.0.0.1:8080")
+    try await f.store.addController(b)
+    #expect(await tokenHost() == "10.0.0.1:8080", "sticky: a better controller does not steal a bound room")
+    // A's keep-alive lapses.
+    _ = try await f.store.deleteController(id: a.id)
+    var stale = a
+    stale.lastSeen = Date().addingTimeInterval(-60)
+    try await f.store.addController(stale)
+    #expect(await tokenHost() == "ec-b:443", "hostname wins over ip, and the room fails over to the live controller")
+    #expect(try await f.store.roomController(roomID: roomID) == b.id)
+  }
+
   @Test func testRoomIsSharedAndBehindAFlag() async throws {
     let off = try Fixture()
     try await off.store.createService(off.superservice)

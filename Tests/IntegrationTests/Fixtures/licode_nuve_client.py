@@ -9,8 +9,9 @@ import base64, hashlib, hmac, json, random, sys, time, urllib.error, urllib.requ
 
 BASE, SUPER_ID, SUPER_KEY = sys.argv[1], sys.argv[2], sys.argv[3]
 
-def mauth(service_id, key, user=None, role=None):
-    timestamp, cnonce = int(time.time() * 1000), random.randint(0, 99998)
+def mauth(service_id, key, user=None, role=None, timestamp=None, cnonce=None):
+    timestamp = int(time.time() * 1000) if timestamp is None else timestamp
+    cnonce = random.randint(0, 99998) if cnonce is None else cnonce
     to_sign = f"{timestamp},{cnonce}"
     header = "MAuth realm=http://marte3.dit.upm.es,mauth_signature_method=HMAC_SHA1"
     if user is not None and role is not None:
@@ -67,7 +68,36 @@ expected = base64.b64encode(hmac.new(sys.argv[4].encode(), f"{token['tokenId']},
 expect(token["signature"] == expected, "token signature does not verify with the superservice key")
 print("TOKEN", token["tokenId"])
 
-# Rejections
+# Room edits keep the room's controller binding (the reference loses it)
+status, body, _ = send("PUT", "/rooms/" + room["_id"], {"name": "renamed"}, service=app)
+expect((status, body) == (200, "Room Updated"), f"put room: {status} {body}")
+status, body, _ = send("PATCH", "/rooms/" + room["_id"], {"options": {"data": {"extra": 2}}}, service=app)
+expect((status, body) == (200, "Room Updated"), f"patch room: {status} {body}")
+status, body, _ = send("GET", "/rooms/" + room["_id"], service=app)
+expect(json.loads(body)["name"] == "renamed" and json.loads(body)["data"] == {"extra": 2}, f"edited room {body}")
+
+# Users, answered by the controller over the bus
+status, body, _ = send("GET", f"/rooms/{room['_id']}/users/", service=app)
+expect(status == 200 and [u["name"] for u in json.loads(body)] == ["alice", "bob"], f"users: {status} {body}")
+status, body, _ = send("GET", f"/rooms/{room['_id']}/users/bob", service=app)
+expect(status == 200 and json.loads(body)["name"] == "bob", f"user bob: {status} {body}")
+status, body, _ = send("GET", f"/rooms/{room['_id']}/users/carol", service=app)
+expect((status, body) == (404, "User does not exist"), f"user carol: {status} {body}")
+status, body, _ = send("DELETE", f"/rooms/{room['_id']}/users/bob", service=app)
+expect((status, body) == (200, "Success"), f"delete bob: {status} {body}")
+status, body, _ = send("DELETE", f"/rooms/{room['_id']}/users/carol", service=app)
+expect((status, body) == (404, "User does not exist"), f"delete carol: {status} {body}")
+
+# Rejections: bad signature, replay, stale timestamp, malformed header
+fixed = int(time.time() * 1000)
+status, body, _ = send("GET", "/rooms/", service=app, raw_auth=mauth(app_id, "appKey", timestamp=fixed, cnonce=4242))
+expect(status == 200, f"first use of a nonce: {status} {body}")
+status, body, _ = send("GET", "/rooms/", service=app, raw_auth=mauth(app_id, "appKey", timestamp=fixed, cnonce=4242))
+expect(status == 401, f"replayed request was accepted: {status} {body}")
+status, body, _ = send("GET", "/rooms/", raw_auth=mauth(app_id, "appKey", timestamp=fixed - 3_600_000))
+expect(status == 401, f"an hour-old timestamp was accepted: {status} {body}")
+status, body, _ = send("GET", "/rooms/", raw_auth=mauth(app_id, "wrongKey"))
+expect(status == 401, f"a bad signature was accepted: {status} {body}")
 status, body, headers = send("GET", "/rooms/", raw_auth="MAuth realm=x,mauth_signature_method=HMAC_SHA1")
 expect(status == 401 and "WWW-Authenticate" in json.loads(body), f"bad auth: {status} {body}")
 expect(headers.get("WWW-Authenticate", "").startswith("MAuth"), f"no WWW-Authenticate header: {headers}")
