@@ -104,6 +104,28 @@ expect(headers.get("WWW-Authenticate", "").startswith("MAuth"), f"no WWW-Authent
 status, body, _ = send("POST", f"/rooms/{room['_id']}/tokens", service=app)
 expect((status, body) == (401, "Name and role?"), f"token without user: {status} {body}")
 
+# Bad bodies: malformed JSON, a wrong type, and an oversize body
+def send_raw(method, path, data, content_type="application/json"):
+    request = urllib.request.Request(BASE + path, data=data, method=method)
+    request.add_header("Authorization", mauth(app_id, "appKey"))
+    request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+status, body = send_raw("POST", "/rooms", b'{"name": ')
+expect((status, body) == (400, "Invalid JSON body"), f"malformed JSON: {status} {body}")
+status, body = send_raw("POST", "/rooms", json.dumps({"name": 5}).encode())
+expect((status, body) == (400, "Invalid room"), f"name of the wrong type: {status} {body}")
+status, body = send_raw("POST", "/rooms", b'{"name":"' + b"x" * (2 << 20) + b'"}')
+expect(status == 413, f"oversize body: {status} {body[:100]}")
+status, body = send_raw("POST", "/rooms", b"name=form-room", "application/x-www-form-urlencoded")
+expect(status == 200 and json.loads(body)["name"] == "form-room", f"urlencoded body: {status} {body}")
+status, body, _ = send("GET", "/rooms/not-an-object-id", service=app)
+expect((status, body) == (404, "Room does not exist"), f"bad ObjectId: {status} {body}")
+
 # Clean up
 status, body, _ = send("DELETE", "/rooms/" + room["_id"], service=app)
 expect((status, body) == (200, "Room deleted"), f"delete room: {status} {body}")
