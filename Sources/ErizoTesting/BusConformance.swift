@@ -36,6 +36,7 @@ public struct RabbitMQBusMaker: BusMaker {
 /// A failed expectation inside a scenario.
 public struct ConformanceFailure: Error, CustomStringConvertible {
   public let description: String
+  public init(description: String) { self.description = description }
 }
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {

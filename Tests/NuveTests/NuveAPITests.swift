@@ -28,6 +28,15 @@ struct NuveAPITests {
         logger: testLogger())
     }
 
+    /// Creates a room through the API and returns its id.
+    func createRoom(_ body: JSONValue) async throws -> String {
+      let response = await request("POST", "/rooms", body)
+      guard case .json(let room) = response.body, let id = room["_id"]?.stringValue else {
+        throw ConformanceFailure(description: "POST /rooms answered \(response)")
+      }
+      return id
+    }
+
     func request(
       _ method: String, _ path: String, _ body: JSONValue? = nil, as service: ServiceRecord? = nil,
       user: (String, String)? = nil, timestamp: Int? = nil, cnonce: Int? = nil
@@ -86,13 +95,11 @@ struct NuveAPITests {
     #expect(await f.request("POST", "/rooms", [:]) == .text(400, "Invalid room"))
     #expect(
       await f.request("POST", "/rooms", ["name": "r", "options": ["eapolicy": "NOPE"]]) == .text(400, "Invalid room"))
-    let created = await f.request(
-      "POST", "/rooms/", ["name": "r", "options": ["p2p": true, "data": ["a": 1], "eapolicy": "TTL-BEST"]])
-    let id = try #require(
-      created.body == .text("")
-        ? nil : { if case .json(let j) = created.body { return j["_id"]?.stringValue } else { return nil } }())
+    let options: JSONValue = ["p2p": true, "data": ["a": 1], "eapolicy": "TTL-BEST"]
+    let id = try await f.createRoom(["name": "r", "options": options])
     #expect(
-      created.body == .json(["_id": .string(id), "name": "r", "p2p": true, "data": ["a": 1], "eapolicy": "TTL-BEST"]))
+      await f.request("GET", "/rooms/\(id)").body
+        == .json(["_id": .string(id), "name": "r", "p2p": true, "data": ["a": 1], "eapolicy": "TTL-BEST"]))
     #expect(await f.request("GET", "/rooms/\(id)/").status == 200)
     #expect(await f.request("GET", "/rooms/\(ObjectID.make())") == .text(404, "Room does not exist"))
     #expect(await f.request("PATCH", "/rooms/\(id)", ["options": ["data": ["b": 2]]]) == .text(200, "Room Updated"))
@@ -111,12 +118,7 @@ struct NuveAPITests {
   @Test func tokensNeedAControllerAndAreSingleUse() async throws {
     let f = try Fixture()
     try await f.store.createService(f.superservice)
-    guard case .json(let room) = await f.request("POST", "/rooms", ["name": "r"]).body,
-      let roomID = room["_id"]?.stringValue
-    else {
-      Issue.record("no room")
-      return
-    }
+    let roomID = try await f.createRoom(["name": "r"])
     #expect(await f.request("POST", "/rooms/\(roomID)/tokens") == .text(401, "Name and role?"))
     #expect(
       await f.request("POST", "/rooms/\(roomID)/tokens", user: ("alice", "presenter"))
@@ -163,12 +165,7 @@ struct NuveAPITests {
   @Test func controllerAssignmentAndFailover() async throws {
     let f = try Fixture()
     try await f.store.createService(f.superservice)
-    guard case .json(let room) = await f.request("POST", "/rooms", ["name": "r"]).body,
-      let roomID = room["_id"]?.stringValue
-    else {
-      Issue.record("no room")
-      return
-    }
+    let roomID = try await f.createRoom(["name": "r"])
     func tokenHost() async -> String? {
       guard case .text(let encoded) = await f.request("POST", "/rooms/\(roomID)/tokens", user: ("u", "r")).body,
         let data = Data(base64Encoded: encoded)

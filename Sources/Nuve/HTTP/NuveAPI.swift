@@ -272,8 +272,7 @@ struct ControllerChooser: Sendable {
     let alive = try await store.controllers().filter { $0.lastSeen >= limit }
     guard !alive.isEmpty else { return nil }
     let ids = Set(alive.map(\.id))
-    let ordered = alive.enumerated().sorted { ($0.element.state, -$0.offset) > ($1.element.state, -$1.offset) }.map(
-      \.element)
+    let ordered = alive.orderedByState
     let current = try await store.roomController(roomID: roomID)
     let candidate = current.flatMap { id in alive.first { $0.id == id } } ?? ordered[0]
     let bound = try await store.bindRoom(roomID: roomID, controllerID: candidate.id, alive: ids)

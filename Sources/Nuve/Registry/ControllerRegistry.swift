@@ -84,8 +84,7 @@ public struct ControllerRegistry: Sendable {
 
   private func listControllers() async -> RPCReply {
     let controllers = (try? await store.controllers()) ?? []
-    let ordered = controllers.enumerated().sorted { ($0.element.state, -$0.offset) > ($1.element.state, -$1.offset) }
-    return .data(.array(ordered.map(\.element.json)))
+    return .data(.array(controllers.orderedByState.map(\.json)))
   }
 
   /// Removes controllers whose keep-alive lapsed, unbinds their rooms and tells the agents

@@ -138,6 +138,13 @@ public struct ControllerRecord: Sendable, Equatable {
   }
 }
 
+extension Array where Element == ControllerRecord {
+  /// State 2, then 1, then 0, keeping registration order within a state (spec §2.1).
+  var orderedByState: [ControllerRecord] {
+    enumerated().sorted { ($0.element.state, -$0.offset) > ($1.element.state, -$1.offset) }.map(\.element)
+  }
+}
+
 /// The reference's 24-hex ObjectId form, drawn from the CSPRNG.
 public enum ObjectID {
   public static func make() -> String { Crypto.lowercaseHex(Crypto.randomBytes(12)) }
