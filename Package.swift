@@ -115,7 +115,7 @@ let package = Package(
       name: "SystemLibrariesTests", dependencies: ["COpenSSL", "CSRTP", "CMongoC", "CRabbitMQ"],
       swiftSettings: strictSettings),
     .testTarget(
-      name: "IntegrationTests", dependencies: ["AMQP", "AMQPRPC", "ErizoCore", "ErizoTesting", log],
+      name: "IntegrationTests", dependencies: ["AMQP", "AMQPRPC", "ErizoCore", "ErizoTesting", "Nuve", log],
       exclude: ["Fixtures"],
       swiftSettings: strictSettings),
   ]

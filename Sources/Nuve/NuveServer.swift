@@ -18,7 +18,8 @@ struct NuveServer: Service {
     let store = try await openStore()
     let superservice = try await Superservice.ensure(configuration: configuration, store: store, logger: logger)
     let registry = ControllerRegistry(
-      store: store, bus: bus, tokenLifetime: configuration.tokenLifetime, controllerTimeout: .seconds(11),
+      store: store, bus: bus, tokenLifetime: configuration.tokenLifetime,
+      controllerTimeout: configuration.controllerTimeout,
       logger: logger)
     await bus.serve(
       queue: BusTopology.nuveQueue, routingKey: BusTopology.nuveRoutingKey,
@@ -27,7 +28,8 @@ struct NuveServer: Service {
       store: store, bus: bus,
       verifier: MAuthVerifier(store: store, superserviceID: superservice.id, window: configuration.mauthWindow),
       settings: .init(
-        tokenLifetime: configuration.tokenLifetime, rpcTimeout: bus.defaultTimeout, testRoom: configuration.testRoom,
+        tokenLifetime: configuration.tokenLifetime, controllerTimeout: configuration.controllerTimeout,
+        rpcTimeout: bus.defaultTimeout, testRoom: configuration.testRoom,
         superserviceKey: superservice.key),
       logger: logger)
     let app = Application(

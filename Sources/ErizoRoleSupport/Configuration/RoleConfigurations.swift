@@ -11,6 +11,7 @@ public struct NuveConfiguration: Sendable {
   public var tokenLifetime: Duration
   public var mauthWindow: Duration
   public var testRoom: Bool
+  public var controllerTimeout: Duration
 
   init(_ reader: ConfigReader) throws(ErizoError) {
     port = try reader.int("nuve.port", default: 3000, range: 1...65535, help: "HTTP port")
@@ -33,6 +34,10 @@ public struct NuveConfiguration: Sendable {
         "nuve.mauthWindow", default: 300, range: 1...86_400,
         help: "accepted MAuth timestamp skew against the server clock, in seconds"))
     testRoom = try reader.bool("nuve.testRoom", default: false, help: "enable the reference's shared `test` room")
+    controllerTimeout = .seconds(
+      try reader.int(
+        "nuve.controllerTimeout", default: 11, range: 1...3600,
+        help: "seconds without keep-alive after which a controller is removed and its rooms unbound"))
   }
 }
 
