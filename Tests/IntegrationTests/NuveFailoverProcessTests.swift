@@ -12,9 +12,10 @@ import Testing
 
 /// A running `erizo nuve` (short token lifetime and controller timeout) on each store: sticky
 /// controller assignment, failover when a controller's keep-alive lapses, token expiry at lookup,
-/// and the routes the Licode-style client does not use.
-@Suite("erizo nuve failover", .enabled(if: testRabbitMQURL != nil, "TEST_RABBITMQ_URL is not set"), .serialized)
-struct NuveFailoverProcessTests {
+/// and the routes the Licode-style client does not use. Part of the serialized `NuveProcessTests`
+/// suite: every `erizo nuve` consumes the shared `nuve` routing key (as replicas do), so two at once
+/// would answer each other's registrations.
+extension NuveProcessTests {
   @Test(.timeLimit(.minutes(2)), arguments: NuveProcessTests.stores)
   func assignmentFailoverAndExpiry(store: String) async throws {
     let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("nuve-\(UUID())").path
@@ -28,7 +29,7 @@ struct NuveFailoverProcessTests {
     environment["ERIZO_NUVE_SUPERSERVICE_ID"] = superservice.id
     environment["ERIZO_NUVE_SUPERSERVICE_KEY"] = superservice.key
     environment["ERIZO_NUVE_TOKEN_LIFETIME"] = "2"
-    environment["ERIZO_NUVE_CONTROLLER_TIMEOUT"] = "2"
+    environment["ERIZO_NUVE_CONTROLLER_TIMEOUT"] = "4"
     environment["ERIZO_BUS_RPC_TIMEOUT"] = "500"
     if store == "mongodb" {
       environment["MONGO_URL"] = "\(ProcessInfo.processInfo.environment["TEST_MONGO_ADDRESS"]!)/nuve_fo_\(port)"
@@ -64,15 +65,19 @@ struct NuveFailoverProcessTests {
       let a = try await register("ec-a")
       let b = try await register("ec-b")
       let alive = Mutex<Set<String>>([a, b])
-      // Keep-alives every 300 ms for the controllers still in `alive`.
+      // Keep-alives every 250 ms for the controllers still in `alive` (the timeout is 4 s).
       async let keepingAlive: Void = {
         while !Task.isCancelled, !alive.withLock({ $0.isEmpty }) {
           for id in alive.withLock({ $0 }) { _ = try? await bus.call("nuve", method: "keepAlive", args: .string(id)) }
-          try? await Task.sleep(for: .milliseconds(300))
+          try? await Task.sleep(for: .milliseconds(250))
         }
       }()
 
-      #expect(try await rest.send("GET", "/services/\(superservice.id)").status == 200)
+      // The bus queue is served before the HTTP listener starts: wait for HTTP too.
+      let listening = await eventually(timeout: .seconds(20)) {
+        (try? await rest.send("GET", "/services/\(superservice.id)"))?.status == 200
+      }
+      try #require(listening, "Nuve's HTTP port never answered")
       #expect(try await rest.send("GET", "/workers") == (503, "time out!"), "no agent: the documented outage answer")
       let created = try await rest.send("POST", "/rooms", body: #"{"name":"failover"}"#)
       let roomID = try #require(try JSONValue(parsing: created.body)["_id"]?.stringValue)
@@ -87,7 +92,7 @@ struct NuveFailoverProcessTests {
 
       // A stops sending keep-alives: Nuve removes it and the room moves to B.
       alive.withLock { _ = $0.remove(a) }
-      let removed = await eventually(timeout: .seconds(10)) {
+      let removed = await eventually(timeout: .seconds(15)) {
         let list = (try? await bus.call("nuve", method: "getErizoControllers", args: nil))?.arrayValue ?? []
         return !list.contains { $0["_id"]?.stringValue == a }
       }

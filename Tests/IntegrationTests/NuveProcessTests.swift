@@ -5,7 +5,8 @@ import Foundation
 import Testing
 
 /// A real `erizo nuve` process over a real RabbitMQ, driven by a Licode-style Python client and by a
-/// controller that registers and consumes tokens over the bus.
+/// controller that registers and consumes tokens over the bus. Serialized: every Nuve process
+/// consumes the shared `nuve` routing key, so only one may run at a time.
 @Suite("erizo nuve process", .enabled(if: testRabbitMQURL != nil, "TEST_RABBITMQ_URL is not set"), .serialized)
 struct NuveProcessTests {
   static var stores: [String] {
