@@ -22,48 +22,15 @@ extension NuveProcessTests {
     defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
     let port = Int.random(in: 30_000..<40_000)
     let superservice = ServiceRecord(id: ObjectID.make(), name: "superService", key: "failover-key")
-    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ERIZO_") }
-    environment["RABBITMQ_URL"] = testRabbitMQURL!
-    environment["ERIZO_NUVE_PORT"] = String(port)
-    environment["ERIZO_NUVE_DATA_DIRECTORY"] = dataDirectory
-    environment["ERIZO_NUVE_SUPERSERVICE_ID"] = superservice.id
-    environment["ERIZO_NUVE_SUPERSERVICE_KEY"] = superservice.key
-    environment["ERIZO_NUVE_TOKEN_LIFETIME"] = "2"
-    environment["ERIZO_NUVE_CONTROLLER_TIMEOUT"] = "4"
-    environment["ERIZO_BUS_RPC_TIMEOUT"] = "500"
-    if store == "mongodb" {
-      environment["MONGO_URL"] = "\(ProcessInfo.processInfo.environment["TEST_MONGO_ADDRESS"]!)/nuve_fo_\(port)"
-    }
-    let nuve = Process()
-    nuve.executableURL = ErizoProcessTests.erizo
-    nuve.arguments = ["nuve"]
-    nuve.environment = environment
-    nuve.standardOutput = FileHandle.nullDevice
-    nuve.standardError = FileHandle.nullDevice
-    try nuve.run()
-    defer {
-      if nuve.isRunning {
-        nuve.terminate()
-        nuve.waitUntilExit()
-      }
-    }
+    let nuve = try Self.launchNuve(
+      store: store, port: port, dataDirectory: dataDirectory, superservice: (superservice.id, superservice.key),
+      extra: ["ERIZO_NUVE_TOKEN_LIFETIME": "2", "ERIZO_NUVE_CONTROLLER_TIMEOUT": "4", "ERIZO_BUS_RPC_TIMEOUT": "500"])
+    defer { Self.stop(nuve) }
     let rest = NuveRESTClient(base: "http://127.0.0.1:\(port)", service: superservice)
     let (bus, _) = RabbitMQBusMaker(endpoint: try AMQPEndpoint(url: testRabbitMQURL!)).makeBus()
     try await withRunningBuses([bus]) { _ in
-      func register(_ hostname: String) async throws -> String {
-        var reply: JSONValue = .null
-        let deadline = ContinuousClock.now + .seconds(20)
-        while reply["id"] == nil, ContinuousClock.now < deadline {
-          reply =
-            (try? await bus.call(
-              "nuve", method: "addNewErizoController",
-              args: ["ip": "127.0.0.1", "hostname": .string(hostname), "port": 8080, "ssl": false],
-              timeout: .seconds(1))) ?? .null
-        }
-        return try #require(reply["id"]?.stringValue, "registration failed")
-      }
-      let a = try await register("ec-a")
-      let b = try await register("ec-b")
+      let a = try await Self.registerController(on: bus, hostname: "ec-a")
+      let b = try await Self.registerController(on: bus, hostname: "ec-b")
       let alive = Mutex<Set<String>>([a, b])
       // Keep-alives every 250 ms for the controllers still in `alive` (the timeout is 4 s).
       async let keepingAlive: Void = {

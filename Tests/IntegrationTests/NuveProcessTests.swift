@@ -20,45 +20,14 @@ struct NuveProcessTests {
     let port = Int.random(in: 20_000..<30_000)
     let superID = (0..<24).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
     let superKey = "it-super-key"
-    let nuve = Process()
-    nuve.executableURL = ErizoProcessTests.erizo
-    nuve.arguments = ["nuve"]
-    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ERIZO_") }
-    environment["RABBITMQ_URL"] = testRabbitMQURL!
-    environment["ERIZO_NUVE_PORT"] = String(port)
-    environment["ERIZO_NUVE_DATA_DIRECTORY"] = dataDirectory
-    environment["ERIZO_NUVE_SUPERSERVICE_ID"] = superID
-    environment["ERIZO_NUVE_SUPERSERVICE_KEY"] = superKey
-    if store == "mongodb" {
-      // The reference's `host:port/db` form.
-      environment["MONGO_URL"] = "\(ProcessInfo.processInfo.environment["TEST_MONGO_ADDRESS"]!)/nuve_it_\(port)"
-    }
-    nuve.environment = environment
-    nuve.standardOutput = FileHandle.nullDevice
-    nuve.standardError = FileHandle.nullDevice
-    try nuve.run()
-    defer {
-      if nuve.isRunning {
-        nuve.terminate()
-        nuve.waitUntilExit()
-      }
-    }
+    let nuve = try Self.launchNuve(
+      store: store, port: port, dataDirectory: dataDirectory, superservice: (superID, superKey))
+    defer { Self.stop(nuve) }
 
     let maker = RabbitMQBusMaker(endpoint: try AMQPEndpoint(url: testRabbitMQURL!))
     let (controller, _) = maker.makeBus()
     try await withRunningBuses([controller]) { _ in
-      // Register as a controller, as ErizoController does at start (spec §7).
-      var registration: JSONValue = .null
-      let deadline = ContinuousClock.now + .seconds(20)
-      while registration["id"] == nil, ContinuousClock.now < deadline {
-        registration =
-          (try? await controller.call(
-            "nuve", method: "addNewErizoController",
-            args: ["cloudProvider": "", "ip": "127.0.0.1", "hostname": "", "port": 8080, "ssl": false],
-            timeout: .seconds(1))) ?? .null
-      }
-      try #require(registration["id"] != nil, "Nuve never answered addNewErizoController")
-      let controllerID = try #require(registration["id"]?.stringValue)
+      let controllerID = try await Self.registerController(on: controller, hostname: "")
       #expect(try await controller.call("nuve", method: "keepAlive", args: .string(controllerID)) == "ok")
       // Serve the controller's queue as ErizoController does, for Nuve's users routes (spec §7).
       await controller.serve(queue: "erizoController_\(controllerID)") { request in
@@ -96,6 +65,53 @@ struct NuveProcessTests {
     nuve.terminate()
     nuve.waitUntilExit()
     #expect(nuve.terminationStatus == 0, "erizo nuve should exit 0 on SIGTERM")
+  }
+
+  /// Starts `erizo nuve` over the test broker on the given store; `extra` adds environment variables.
+  static func launchNuve(
+    store: String, port: Int, dataDirectory: String, superservice: (id: String, key: String),
+    extra: [String: String] = [:]
+  ) throws -> Process {
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ERIZO_") }
+    environment["RABBITMQ_URL"] = testRabbitMQURL!
+    environment["ERIZO_NUVE_PORT"] = String(port)
+    environment["ERIZO_NUVE_DATA_DIRECTORY"] = dataDirectory
+    environment["ERIZO_NUVE_SUPERSERVICE_ID"] = superservice.id
+    environment["ERIZO_NUVE_SUPERSERVICE_KEY"] = superservice.key
+    if store == "mongodb" {
+      // The reference's `host:port/db` form, one database per run.
+      environment["MONGO_URL"] = "\(ProcessInfo.processInfo.environment["TEST_MONGO_ADDRESS"]!)/nuve_it_\(port)"
+    }
+    environment.merge(extra) { _, new in new }
+    let nuve = Process()
+    nuve.executableURL = ErizoProcessTests.erizo
+    nuve.arguments = ["nuve"]
+    nuve.environment = environment
+    nuve.standardOutput = FileHandle.nullDevice
+    nuve.standardError = FileHandle.nullDevice
+    try nuve.run()
+    return nuve
+  }
+
+  static func stop(_ process: Process) {
+    guard process.isRunning else { return }
+    process.terminate()
+    process.waitUntilExit()
+  }
+
+  /// Registers a controller as ErizoController does at start (spec §7), retrying until Nuve serves
+  /// its queue; returns the id Nuve assigned.
+  static func registerController(on bus: MessageBus, hostname: String) async throws -> String {
+    var reply: JSONValue = .null
+    let deadline = ContinuousClock.now + .seconds(20)
+    while reply["id"] == nil, ContinuousClock.now < deadline {
+      reply =
+        (try? await bus.call(
+          "nuve", method: "addNewErizoController",
+          args: ["cloudProvider": "", "ip": "127.0.0.1", "hostname": .string(hostname), "port": 8080, "ssl": false],
+          timeout: .seconds(1))) ?? .null
+    }
+    return try #require(reply["id"]?.stringValue, "Nuve never answered addNewErizoController")
   }
 
   static func fixture(_ name: String) -> String {
