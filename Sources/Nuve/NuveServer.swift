@@ -24,9 +24,9 @@ struct NuveServer: Service {
     await bus.serve(
       queue: BusTopology.nuveQueue, routingKey: BusTopology.nuveRoutingKey,
       handler: registry.methods.handler(logger: logger))
+    let verifier = MAuthVerifier(store: store, superserviceID: superservice.id, window: configuration.mauthWindow)
     let api = NuveAPI(
-      store: store, bus: bus,
-      verifier: MAuthVerifier(store: store, superserviceID: superservice.id, window: configuration.mauthWindow),
+      store: store, bus: bus, verifier: verifier,
       settings: .init(
         tokenLifetime: configuration.tokenLifetime, controllerTimeout: configuration.controllerTimeout,
         rpcTimeout: bus.defaultTimeout, testRoom: configuration.testRoom,
@@ -40,7 +40,8 @@ struct NuveServer: Service {
       group.addTask {
         // Ends quietly when cancelled at shutdown (a thrown CancellationError would fail the group).
         while (try? await Task.sleep(for: .seconds(1))) != nil {
-          await registry.expireSilentControllers()
+          await registry.sweep()
+          try? await verifier.forgetOldNonces()
         }
       }
       try await app.runService()

@@ -213,6 +213,19 @@ struct NuveAPITests {
     let consume = f.registry.methods.handler(logger: testLogger())
     #expect(
       await consume(RPCRequest(method: "deleteToken", args: .string(token.id), expectsReply: true)) == .data("error"))
+    // The periodic sweep reclaims expired tokens and keeps live ones.
+    let old = TokenRecord(
+      id: ObjectID.make(), userName: "u", role: "r", roomID: "x", serviceID: "y",
+      creationDate: Date().addingTimeInterval(-5), mediaConfiguration: "default", secure: false, host: "h:1",
+      p2p: false, eapolicy: nil)
+    var live = old
+    live.id = ObjectID.make()
+    live.creationDate = Date()
+    try await f.store.createToken(old)
+    try await f.store.createToken(live)
+    await f.registry.sweep()
+    #expect(try await f.store.takeToken(id: old.id) == nil)
+    #expect(try await f.store.takeToken(id: live.id)?.id == live.id)
   }
 
   @Test func silentControllersExpireAndRoomsAreUnbound() async throws {

@@ -117,9 +117,14 @@ enum NuveStoreScenarios {
 
   static func noncesRejectReplays(_ store: some NuveStore) async throws {
     let service = ObjectID.make()
-    #expect(try await store.recordNonce(serviceID: service, timestamp: 1000, cnonce: 5, forgetBefore: 0))
-    #expect(try await !store.recordNonce(serviceID: service, timestamp: 1000, cnonce: 5, forgetBefore: 0))
-    #expect(try await store.recordNonce(serviceID: service, timestamp: 1000, cnonce: 6, forgetBefore: 0))
-    #expect(try await store.recordNonce(serviceID: ObjectID.make(), timestamp: 1000, cnonce: 5, forgetBefore: 0))
+    #expect(try await store.recordNonce(serviceID: service, timestamp: 1000, cnonce: 5))
+    #expect(try await !store.recordNonce(serviceID: service, timestamp: 1000, cnonce: 5))
+    #expect(try await store.recordNonce(serviceID: service, timestamp: 1000, cnonce: 6))
+    #expect(try await store.recordNonce(serviceID: ObjectID.make(), timestamp: 1000, cnonce: 5))
+    #expect(try await store.recordNonce(serviceID: service, timestamp: 3000, cnonce: 5))
+    // Forgetting drops only pairs before the cutoff.
+    try await store.deleteNonces(before: 2000)
+    #expect(try await store.recordNonce(serviceID: service, timestamp: 1000, cnonce: 5))
+    #expect(try await !store.recordNonce(serviceID: service, timestamp: 3000, cnonce: 5))
   }
 }

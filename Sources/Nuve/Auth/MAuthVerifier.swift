@@ -22,6 +22,11 @@ public struct MAuthVerifier: Sendable {
     self.window = window
   }
 
+  /// Forgets nonces the window already rejects (run periodically, off the request path).
+  public func forgetOldNonces(now: Date = Date()) async throws(ErizoError) {
+    try await store.deleteNonces(before: Int(now.timeIntervalSince1970 * 1000) - Int(window.components.seconds) * 1000)
+  }
+
   /// The caller, or nil for any failure (which the reference answers with one 401).
   public func verify(header: String?, now: Date = Date()) async throws(ErizoError) -> NuveCaller? {
     guard let header, header.hasPrefix("MAuth ") else { return nil }
@@ -36,10 +41,7 @@ public struct MAuthVerifier: Sendable {
     guard let service = try await store.service(id: serviceID) else { return nil }
     let expected = Crypto.referenceSignature(key: service.key, message: signed)
     guard Crypto.constantTimeEqual(Array(expected.utf8), Array(signature.utf8)) else { return nil }
-    guard
-      try await store.recordNonce(
-        serviceID: serviceID, timestamp: timestamp, cnonce: cnonce, forgetBefore: nowMilliseconds - windowMilliseconds)
-    else { return nil }
+    guard try await store.recordNonce(serviceID: serviceID, timestamp: timestamp, cnonce: cnonce) else { return nil }
     return NuveCaller(service: service, user: parsed.user, isSuperservice: serviceID == superserviceID)
   }
 }

@@ -73,8 +73,7 @@ public struct ControllerRegistry: Sendable {
     guard let id = args?.stringValue ?? args?.arrayValue?.first?.stringValue else { return .data("error") }
     let cutoff = Date().addingTimeInterval(-Double(tokenLifetime.components.seconds))
     do {
-      try await store.deleteTokens(olderThan: cutoff)
-      // Expiry is checked here too, so a token cannot slip past a sweep that has not run yet.
+      // Expiry is enforced here, at lookup; `sweep` only reclaims the space of expired tokens.
       guard let token = try await store.takeToken(id: id), token.creationDate >= cutoff else { return .data("error") }
       return .data(token.json)
     } catch {
@@ -85,6 +84,12 @@ public struct ControllerRegistry: Sendable {
   private func listControllers() async -> RPCReply {
     let controllers = (try? await store.controllers()) ?? []
     return .data(.array(controllers.orderedByState.map(\.json)))
+  }
+
+  /// Periodic housekeeping (every second): deletes expired tokens and expires silent controllers.
+  public func sweep(now: Date = Date()) async {
+    try? await store.deleteTokens(olderThan: now.addingTimeInterval(-Double(tokenLifetime.components.seconds)))
+    await expireSilentControllers(now: now)
   }
 
   /// Removes controllers whose keep-alive lapsed, unbinds their rooms and tells the agents

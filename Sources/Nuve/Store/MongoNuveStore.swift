@@ -271,12 +271,15 @@ public final class MongoNuveStore: NuveStore {
 
   // MARK: MAuth nonces
 
-  public func recordNonce(serviceID: String, timestamp: Int, cnonce: Int, forgetBefore: Int) async throws(ErizoError)
-    -> Bool
-  {
+  public func deleteNonces(before timestamp: Int) async throws(ErizoError) {
     try await connection.run { db throws(ErizoError) in
-      try db.delete("mauthNonces", ["timestamp": ["$lt": .int(forgetBefore)]], many: true)
-      return try db.insertUnlessDuplicate(
+      try db.delete("mauthNonces", ["timestamp": ["$lt": .int(timestamp)]], many: true)
+    }
+  }
+
+  public func recordNonce(serviceID: String, timestamp: Int, cnonce: Int) async throws(ErizoError) -> Bool {
+    try await connection.run { db throws(ErizoError) in
+      try db.insertUnlessDuplicate(
         "mauthNonces", ["service": .string(serviceID), "timestamp": .int(timestamp), "cnonce": .int(cnonce)])
     }
   }

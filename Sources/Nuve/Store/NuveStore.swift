@@ -36,6 +36,8 @@ public protocol NuveStore: Sendable {
   func deleteController(id: String) async throws(ErizoError) -> Bool
 
   /// Records `(timestamp, cnonce)` for a service; false when that pair was already used (replay).
-  /// Pairs older than `forgetBefore` (milliseconds) are dropped.
-  func recordNonce(serviceID: String, timestamp: Int, cnonce: Int, forgetBefore: Int) async throws(ErizoError) -> Bool
+  func recordNonce(serviceID: String, timestamp: Int, cnonce: Int) async throws(ErizoError) -> Bool
+  /// Forgets nonces with timestamps (milliseconds) before `timestamp`; the MAuth window already
+  /// rejects those, so they can never match again.
+  func deleteNonces(before timestamp: Int) async throws(ErizoError)
 }

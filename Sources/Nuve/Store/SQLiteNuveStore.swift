@@ -260,11 +260,14 @@ public final class SQLiteNuveStore: NuveStore {
 
   // MARK: MAuth nonces
 
-  public func recordNonce(serviceID: String, timestamp: Int, cnonce: Int, forgetBefore: Int) async throws(ErizoError)
-    -> Bool
-  {
+  public func deleteNonces(before timestamp: Int) async throws(ErizoError) {
     try await database.run { db throws(ErizoError) in
-      try db.query("DELETE FROM nonces WHERE timestamp < ?", [.integer(forgetBefore)])
+      try db.query("DELETE FROM nonces WHERE timestamp < ?", [.integer(timestamp)])
+    }
+  }
+
+  public func recordNonce(serviceID: String, timestamp: Int, cnonce: Int) async throws(ErizoError) -> Bool {
+    try await database.run { db throws(ErizoError) in
       try db.query(
         "INSERT OR IGNORE INTO nonces (service_id, timestamp, cnonce) VALUES (?, ?, ?)",
         [.text(serviceID), .integer(timestamp), .integer(cnonce)])
