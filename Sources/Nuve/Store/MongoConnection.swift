@@ -104,59 +104,56 @@ final class MongoConnection: @unchecked Sendable {
     return documents
   }
 
-  /// Returns the number of matched documents.
-  @discardableResult
-  func update(_ name: String, _ filter: JSONValue, _ update: JSONValue, many: Bool = false) throws(ErizoError) -> Int {
+  /// Runs one libmongoc write that takes a filter and fills a reply; returns the reply as JSON.
+  private func write(
+    _ what: String, filter: JSONValue,
+    _ call: (_ filter: OpaquePointer, _ reply: OpaquePointer, _ error: inout bson_error_t) -> Bool
+  ) throws(ErizoError) -> JSONValue {
     let filterBSON = try Self.bson(filter)
-    let updateBSON = try Self.bson(update)
     let reply = bson_new()!
     defer {
       bson_destroy(filterBSON)
-      bson_destroy(updateBSON)
       bson_destroy(reply)
     }
     var error = bson_error_t()
-    let ok =
+    guard call(filterBSON, reply, &error) else { throw Self.failure(what, error) }
+    return try Self.json(reply)
+  }
+
+  /// Returns the number of matched documents.
+  @discardableResult
+  func update(_ name: String, _ filter: JSONValue, _ update: JSONValue, many: Bool = false) throws(ErizoError) -> Int {
+    let updateBSON = try Self.bson(update)
+    defer { bson_destroy(updateBSON) }
+    let collection = collection(name)
+    let reply = try write("update in \(name)", filter: filter) { filter, reply, error in
       many
-      ? mongoc_collection_update_many(collection(name), filterBSON, updateBSON, nil, reply, &error)
-      : mongoc_collection_update_one(collection(name), filterBSON, updateBSON, nil, reply, &error)
-    guard ok else { throw Self.failure("update in \(name)", error) }
-    return try Self.json(reply)["matchedCount"]?.intValue ?? 0
+        ? mongoc_collection_update_many(collection, filter, updateBSON, nil, reply, &error)
+        : mongoc_collection_update_one(collection, filter, updateBSON, nil, reply, &error)
+    }
+    return reply["matchedCount"]?.intValue ?? 0
   }
 
   /// Returns the number of deleted documents.
   @discardableResult
   func delete(_ name: String, _ filter: JSONValue, many: Bool = false) throws(ErizoError) -> Int {
-    let filterBSON = try Self.bson(filter)
-    let reply = bson_new()!
-    defer {
-      bson_destroy(filterBSON)
-      bson_destroy(reply)
-    }
-    var error = bson_error_t()
-    let ok =
+    let collection = collection(name)
+    let reply = try write("delete in \(name)", filter: filter) { filter, reply, error in
       many
-      ? mongoc_collection_delete_many(collection(name), filterBSON, nil, reply, &error)
-      : mongoc_collection_delete_one(collection(name), filterBSON, nil, reply, &error)
-    guard ok else { throw Self.failure("delete in \(name)", error) }
-    return try Self.json(reply)["deletedCount"]?.intValue ?? 0
+        ? mongoc_collection_delete_many(collection, filter, nil, reply, &error)
+        : mongoc_collection_delete_one(collection, filter, nil, reply, &error)
+    }
+    return reply["deletedCount"]?.intValue ?? 0
   }
 
   /// findAndModify with `remove: true`: deletes one document atomically and returns it.
   func findAndRemove(_ name: String, _ filter: JSONValue) throws(ErizoError) -> JSONValue? {
-    let filterBSON = try Self.bson(filter)
-    let reply = bson_new()!
-    defer {
-      bson_destroy(filterBSON)
-      bson_destroy(reply)
+    let collection = collection(name)
+    let reply = try write("findAndModify in \(name)", filter: filter) { filter, reply, error in
+      mongoc_collection_find_and_modify(collection, filter, nil, nil, nil, true, false, false, reply, &error)
     }
-    var error = bson_error_t()
-    guard
-      mongoc_collection_find_and_modify(collection(name), filterBSON, nil, nil, nil, true, false, false, reply, &error)
-    else { throw Self.failure("findAndModify in \(name)", error) }
-    let value = try Self.json(reply)["value"]
-    if value == nil || value == .null { return nil }
-    return value
+    let value = reply["value"]
+    return value == nil || value == .null ? nil : value
   }
 
   func createIndex(_ name: String, keys: JSONValue, indexName: String, unique: Bool) throws(ErizoError) {
