@@ -13,6 +13,7 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
+let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 
 let package = Package(
   name: "erizo",
@@ -29,6 +30,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.0"),
   ],
   targets: [
     // C libraries: one system-library target each, with a shim.h of what Swift cannot import.
@@ -59,6 +61,10 @@ let package = Package(
       dependencies: ["AMQP", "ErizoCore", "ErizoWire", log, metrics, lifecycle],
       swiftSettings: strictSettings),
 
+    .target(
+      name: "SocketIO", dependencies: ["ErizoCore", hummingbird, hummingbirdWebSocket, httpTypes, log, metrics],
+      swiftSettings: strictSettings),
+
     // Roles.
     .target(
       name: "ErizoRoleSupport",
@@ -72,7 +78,11 @@ let package = Package(
       ],
       swiftSettings: strictSettings),
     .target(
-      name: "ErizoController", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      name: "ErizoController",
+      dependencies: [
+        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "SocketIO", hummingbird, hummingbirdWebSocket,
+        httpTypes, log, metrics, lifecycle,
+      ],
       swiftSettings: strictSettings),
     .target(
       name: "ErizoAgent", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
@@ -103,6 +113,9 @@ let package = Package(
     .testTarget(
       name: "NuveTests", dependencies: ["Nuve", "ErizoCore", "ErizoRoleSupport", "AMQPRPC", "ErizoTesting"],
       swiftSettings: strictSettings),
+    .testTarget(
+      name: "ErizoControllerTests", dependencies: ["ErizoController", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
       name: "AMQPRPCTests", dependencies: ["AMQPRPC", "ErizoCore", "ErizoTesting", log],

@@ -3,16 +3,23 @@ public import ErizoRoleSupport
 public import Logging
 public import ServiceLifecycle
 
-/// ErizoController: the Socket.IO client gateway (spec §4). Its queue `erizoController_<id>` needs
-/// the id Nuve assigns at registration, which arrives with the controller issue; today the role
-/// starts, connects the bus and waits.
+/// ErizoController: the Socket.IO client gateway (spec §4). It registers with Nuve, serves its
+/// `erizoController_<id>` queue, polls the agents and places rooms on them.
 public struct ControllerRole: ErizoRole {
   public static let roleName = "controller"
   public let configuration: ControllerConfiguration
+  /// The superservice key that signs tokens (`nuve.superserviceKey`); when empty, read from
+  /// `superservice.json` in Nuve's data directory (the embedded mode generates it there).
+  public let superserviceKey: String
+  public let nuveDataDirectory: String
 
-  public init(configuration: ControllerConfiguration) { self.configuration = configuration }
+  public init(configuration: ControllerConfiguration, superserviceKey: String, nuveDataDirectory: String) {
+    self.configuration = configuration
+    self.superserviceKey = superserviceKey
+    self.nuveDataDirectory = nuveDataDirectory
+  }
 
   public func services(bus: MessageBus, logger: Logger) -> [any Service] {
-    [ParkedService(name: Self.roleName, logger: logger)]
+    [ControllerServer(role: self, bus: bus, logger: logger)]
   }
 }

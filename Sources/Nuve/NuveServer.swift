@@ -44,7 +44,7 @@ struct NuveServer: Service {
           try? await verifier.forgetOldNonces()
         }
       }
-      try await app.runService()
+      try await app.run()
       group.cancelAll()
     }
   }

@@ -56,7 +56,10 @@ struct All: AsyncParsableCommand {
   func run() async throws {
     try await launch(options, inProcess: true) { config in
       [
-        NuveRole(configuration: config.nuve), ControllerRole(configuration: config.controller),
+        NuveRole(configuration: config.nuve),
+        ControllerRole(
+          configuration: config.controller, superserviceKey: config.nuve.superserviceKey,
+          nuveDataDirectory: config.nuve.dataDirectory),
         AgentRole(configuration: config.agent), ROVRole(configuration: config.rov),
       ]
     }
@@ -78,7 +81,13 @@ struct ControllerCommand: AsyncParsableCommand {
     abstract: "The client gateway: Socket.IO signaling and WHIP/WHEP on HTTP 8080; places rooms on agents.")
   @OptionGroup var options: CommonOptions
   func run() async throws {
-    try await launch(options, inProcess: false) { [ControllerRole(configuration: $0.controller)] }
+    try await launch(options, inProcess: false) {
+      [
+        ControllerRole(
+          configuration: $0.controller, superserviceKey: $0.nuve.superserviceKey,
+          nuveDataDirectory: $0.nuve.dataDirectory)
+      ]
+    }
   }
 }
 

@@ -51,6 +51,11 @@ public struct ControllerConfiguration: Sendable {
   public var warningRooms: Int
   public var limitRooms: Int
   public var keepAliveInterval: Duration
+  public var tokenRateLimit: Int
+  public var reconnectWindow: Duration
+  public var agentPollInterval: Duration
+  public var placementTimeout: Duration
+  public var drainTimeout: Duration
 
   init(_ reader: ConfigReader) throws(ErizoError) {
     listenPort = try reader.int("controller.listenPort", default: 8080, range: 1...65535, help: "HTTP/WebSocket port")
@@ -72,6 +77,25 @@ public struct ControllerConfiguration: Sendable {
     keepAliveInterval = .milliseconds(
       try reader.int(
         "controller.keepAliveInterval", default: 1000, range: 100...60_000, help: "keep-alive period to Nuve in ms"))
+    tokenRateLimit = try reader.int(
+      "controller.tokenRateLimit", default: 0, range: 0...1_000_000,
+      help: "`token` requests accepted per second (errcode 1000 beyond); 0 = no limit")
+    reconnectWindow = .milliseconds(
+      try reader.int(
+        "controller.reconnectWindow", default: 10_000, range: 0...600_000,
+        help: "ms a client whose connection dropped is kept for `reconnected`"))
+    agentPollInterval = .milliseconds(
+      try reader.int(
+        "controller.agentPollInterval", default: 2000, range: 200...60_000,
+        help: "period of the `getErizoAgents` broadcast in ms"))
+    placementTimeout = .milliseconds(
+      try reader.int(
+        "controller.placementTimeout", default: 10_000, range: 100...600_000,
+        help: "ms to wait for an agent's `getMediasoupWork` before trying the next"))
+    drainTimeout = .seconds(
+      try reader.int(
+        "controller.drainTimeout", default: 20, range: 0...86_400,
+        help: "seconds a draining controller (SIGTERM) waits for its rooms to empty"))
   }
 }
 

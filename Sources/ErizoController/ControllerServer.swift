@@ -1,0 +1,239 @@
+internal import AMQPRPC
+internal import ErizoCore
+internal import ErizoRoleSupport
+internal import ErizoWire
+internal import Foundation
+internal import HTTPTypes
+internal import Hummingbird
+internal import HummingbirdWebSocket
+internal import Logging
+internal import NIOCore
+internal import ServiceLifecycle
+internal import SocketIO
+internal import Synchronization
+
+/// The controller as a service: the HTTP/WebSocket endpoint, Nuve registration and keep-alive, the
+/// agent poll, reconnection expiry, the bus methods Nuve and the agents call, and the drain on
+/// SIGTERM.
+struct ControllerServer: Service {
+  let role: ControllerRole
+  let bus: MessageBus
+  let logger: Logger
+
+  func run() async throws {
+    let configuration = role.configuration
+    let publicIP =
+      configuration.publicIP.isEmpty ? HostAddress.firstExternalIPv4() ?? "127.0.0.1" : configuration.publicIP
+    let nuve = NuveLink(
+      bus: bus,
+      registration: .init(
+        ip: publicIP, hostname: configuration.hostname, port: configuration.port, ssl: configuration.ssl),
+      logger: logger)
+    let state = ControllerState()
+    let agents = AgentDirectory(bus: bus, placementTimeout: configuration.placementTimeout, logger: logger)
+    let signaling = ControllerSignaling(
+      bus: bus, state: state, agents: agents, nuve: nuve,
+      settings: .init(
+        superserviceKey: role.superserviceKey, superserviceFile: role.nuveDataDirectory + "/superservice.json",
+        tokenRateLimit: configuration.tokenRateLimit, reconnectWindow: configuration.reconnectWindow,
+        clientAckTimeout: max(.seconds(1), bus.defaultTimeout - .seconds(1)),
+        warningRooms: configuration.warningRooms, limitRooms: configuration.limitRooms),
+      logger: logger)
+    let socketIO = SocketIOServer(handler: signaling, logger: logger)
+    let methods = ControllerMethods(signaling: signaling).table
+    let app = Application(
+      responder: ControllerHTTPResponder(socketIO: socketIO),
+      server: .http1WebSocketUpgrade(
+        configuration: .init(ws: .init(maxFrameSize: socketIO.maximumFrameSize, autoPing: .disabled))
+      ) { request, channel, _ in
+        socketIO.shouldUpgrade(request, channel: channel)
+      },
+      configuration: .init(
+        address: .hostname("0.0.0.0", port: configuration.listenPort), serverName: "ErizoController"),
+      logger: logger)
+
+    try await withThrowingDiscardingTaskGroup { group in
+      group.addTask { await socketIO.run() }
+      group.addTask { try await app.run() }
+      group.addTask {
+        // Registration, then keep-alive; `whoareyou` means Nuve forgot us: register again.
+        while !Task.isCancelled {
+          guard let id = await nuve.register() else { return }
+          await bus.serve(queue: BusTopology.controllerQueue(id), handler: methods.handler(logger: logger))
+          await signaling.reportState()
+          while (try? await Task.sleep(for: configuration.keepAliveInterval)) != nil {
+            if await nuve.keepAlive() == .unknown {
+              logger.warning("Nuve does not know this controller (whoareyou): registering again")
+              break
+            }
+          }
+        }
+      }
+      group.addTask {
+        while (try? await Task.sleep(for: configuration.agentPollInterval)) != nil {
+          for agent in await agents.poll(window: configuration.agentPollInterval * 0.8) {
+            // Clients of a vanished agent are told instead of left hanging (spec §8.2).
+            let stranded = await state.clients(onAgent: agent.id)
+            await state.forgetPlacements(onAgent: agent.id)
+            for client in stranded { await signaling.teardown(client.id, disconnect: true) }
+          }
+        }
+      }
+      group.addTask {
+        while (try? await Task.sleep(for: .milliseconds(500))) != nil {
+          for id in await state.expiredReconnections(now: .now) {
+            await signaling.teardown(id, disconnect: true)
+          }
+        }
+      }
+      // Drain on SIGTERM: state 0, no new rooms, wait for the rooms to empty or the deadline.
+      try? await gracefulShutdown()
+      signaling.draining.store(true, ordering: .relaxed)
+      await signaling.reportState()
+      let deadline = ContinuousClock.now + configuration.drainTimeout
+      while await state.clientCount > 0, ContinuousClock.now < deadline {
+        try? await Task.sleep(for: .milliseconds(200))
+      }
+      let remaining = await state.clientCount
+      logger.info("controller drained", metadata: ["controller.clients": "\(remaining)"])
+      group.cancelAll()
+    }
+  }
+}
+
+/// The bus methods of `erizoController_<id>` (spec §7): Nuve's room and user management, the
+/// agents' events for clients, and typed stats.
+struct ControllerMethods {
+  let signaling: ControllerSignaling
+
+  var table: RPCMethodTable {
+    var table = RPCMethodTable()
+    let signaling = signaling
+    let state = signaling.state
+    table.on("getUsersInRoom") { request in
+      guard let roomID = request.positionalArgs.first?.stringValue else { return .data([]) }
+      let placement = await state.placement(ofRoom: roomID)
+      let users = await state.clients(inRoom: roomID).map { client -> JSONValue in
+        [
+          "name": .string(client.userName), "ip": .string(client.clientIP), "id": .string(client.id),
+          "agentId": placement.map { .string($0.agentID) } ?? .null,
+          "channelid": client.connection.map { .string($0.sessionID) } ?? .null,
+        ]
+      }
+      return .data(.array(users))
+    }
+    table.on("deleteRoom") { request in
+      guard let roomID = request.positionalArgs.first?.stringValue else { return .data("Success") }
+      for client in await state.clients(inRoom: roomID) { await signaling.teardown(client.id, disconnect: true) }
+      return .data("Success")
+    }
+    table.on("deleteUser") { request in
+      let target = request.positionalArgs.first
+      guard let user = target?["user"]?.stringValue, let roomID = target?["roomId"]?.stringValue else {
+        return .data("User does not exist")
+      }
+      let matching = await state.clients(inRoom: roomID).filter { $0.userName == user }
+      for client in matching { await signaling.teardown(client.id, disconnect: true) }
+      return .data(matching.isEmpty ? "User does not exist" : "Success")
+    }
+    table.on("forwordSingleMsgToClient") { request in
+      let args = request.positionalArgs
+      guard args.count >= 3, let clientID = args[0].stringValue, let event = args[2].stringValue else {
+        return .data(["event": "error", "msg": ["data": [:]]])
+      }
+      return .data(await signaling.forward(event, args[1], to: clientID))
+    }
+    table.on("forwordSingleMsgToRoom") { request in
+      let args = request.positionalArgs
+      if args.count >= 3, let roomID = args[0].stringValue, let event = args[2].stringValue {
+        for connection in await state.connections(inRoom: roomID) { connection.emit(event, args[1]) }
+      }
+      return .none
+    }
+    table.on("getStats") { _ in
+      .data([
+        "rooms": .int(await state.roomCount), "clients": .int(await state.clientCount),
+        "agents": .int(await signaling.agents.table.agents.count),
+        "draining": .bool(signaling.draining.load(ordering: .relaxed)),
+      ])
+    }
+    return table
+  }
+}
+
+extension ControllerSignaling {
+  /// Emits an agent's event to a client and returns its acknowledgement as `{event, msg}` (spec §7);
+  /// a client that never answers gets an error reply instead of leaving the agent to time out.
+  func forward(_ event: String, _ payload: JSONValue, to clientID: String) async -> JSONValue {
+    let (acks, continuation) = AsyncStream<[JSONValue]?>.makeStream()
+    let onAck: SocketIOConnection.AckHandler = { arguments in
+      continuation.yield(arguments)
+      continuation.finish()
+    }
+    switch await state.deliver(to: clientID, event: event, payload: payload, onAck: onAck) {
+    case .unknownClient:
+      return ["event": "error", "msg": ["data": [:]]]
+    case .connection(let connection):
+      connection.emit(event, [payload], ackTimeout: settings.clientAckTimeout, onAck: onAck)
+    case .buffered:
+      break
+    }
+    var answer: [JSONValue]?
+    for await arguments in acks {
+      answer = arguments
+      break
+    }
+    guard let answer else {
+      return ["event": "error", "msg": ["errmsg": "the client did not acknowledge", "errcode": 408]]
+    }
+    return ["event": answer.first ?? .null, "msg": answer.count > 1 ? answer[1] : .null]
+  }
+}
+
+/// The controller's HTTP side: Socket.IO long-polling, and `/healthz`.
+struct ControllerHTTPResponder: HTTPResponder {
+  typealias Context = ControllerRequestContext
+  let socketIO: SocketIOServer
+
+  func respond(to request: Request, context: Context) async throws -> Response {
+    if let response = await socketIO.respond(to: request, clientIP: context.remoteAddress) { return response }
+    if request.uri.path == "/healthz" {
+      return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
+    }
+    return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "Not Found")))
+  }
+}
+
+struct ControllerRequestContext: RequestContext {
+  var coreContext: CoreRequestContextStorage
+  let remoteAddress: SocketAddress?
+
+  init(source: ApplicationRequestContextSource) {
+    coreContext = .init(source: source)
+    remoteAddress = source.channel.remoteAddress
+  }
+}
+
+/// The host's first non-loopback IPv4 address, the reference's default public IP.
+enum HostAddress {
+  static func firstExternalIPv4() -> String? {
+    var list: UnsafeMutablePointer<ifaddrs>?
+    guard getifaddrs(&list) == 0, let first = list else { return nil }
+    defer { freeifaddrs(list) }
+    var cursor: UnsafeMutablePointer<ifaddrs>? = first
+    while let entry = cursor {
+      defer { cursor = entry.pointee.ifa_next }
+      guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
+        entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0
+      else { continue }
+      var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+      guard
+        getnameinfo(
+          address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+          == 0
+      else { continue }
+      return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+    return nil
+  }
+}

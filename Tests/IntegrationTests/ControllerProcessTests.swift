@@ -1,0 +1,292 @@
+import AMQPRPC
+import ErizoCore
+import ErizoTesting
+import Foundation
+import Testing
+
+/// A real `erizo controller` process with Nuve over a real RabbitMQ, real python-socketio clients
+/// (Engine.IO v4 over WebSocket and over polling with upgrade, Engine.IO v3 over WebSocket) and
+/// agent doubles on the bus. Serialized: the tests share the virtual host's `nuve` routing key and
+/// `ErizoAgent` topic.
+@Suite(
+  "erizo controller process",
+  .enabled(if: testControllerRabbitMQURL != nil, "TEST_RABBITMQ_CONTROLLER_URL is not set"), .serialized)
+struct ControllerProcessTests {
+  static var endpoint: AMQPEndpoint { try! AMQPEndpoint(url: testControllerRabbitMQURL!) }
+
+  @Test(.timeLimit(.minutes(3)), arguments: SocketIOTestClient.Flavour.allCases)
+  func tokenHandshakeAndRelayedRequests(flavour: SocketIOTestClient.Flavour) async throws {
+    let cluster = try ControllerCluster.start()
+    defer { cluster.stopAll() }
+    let port = Int.random(in: 30_000..<40_000)
+    let controller = try cluster.launchController(port: port, extra: ["NETWORK_THROTTLE_SECRET": "unused-here"])
+    defer { cluster.stop(controller) }
+    let agent = AgentDouble(endpoint: Self.endpoint)
+    try await withRunningBuses([agent.bus]) { _ in
+      await agent.start()
+      try await Task.sleep(for: .milliseconds(1000))  // a few agent polls
+      let (room, tokens) = try cluster.tokens(4)
+      let client = try SocketIOTestClient(flavour)
+      #expect(try await client.connect(port: port)["connected"] == true)
+      if flavour == .v4Polling {
+        #expect(try await client.send(["op": "state"])["transport"] == "websocket", "the polling client upgrades")
+      }
+
+      // Requests before `token` are answered, not ignored.
+      let early = try await client.call("getRouterRtpCapabilities", ["data": [:]])
+      #expect(early.first == "error")
+      #expect(early.last?["errcode"] == 1000)
+
+      // A forged signature: 1004 and a disconnect.
+      var forged = try JSONValue.decodedToken(tokens[0])
+      forged = forged.setting("signature", to: "Zm9yZ2Vk")
+      let refused = try await client.call("token", ["token": forged])
+      #expect(refused.first == "error")
+      #expect(refused.last?["errcode"] == 1004)
+      #expect(try await client.isConnected(waitForDisconnect: 5) == false)
+
+      // A host that differs from the stored one, correctly signed: 1001 and a disconnect.
+      let hostClient = try SocketIOTestClient(flavour)
+      _ = try await hostClient.connect(port: port)
+      let token1 = try JSONValue.decodedToken(tokens[1])
+      let otherHost = "10.9.9.9:\(port)"
+      let moved = token1.setting("host", to: .string(otherHost)).setting(
+        "signature",
+        to: .string(
+          Crypto.referenceSignature(
+            key: cluster.superservice.key, message: "\(token1["tokenId"]!.stringValue!),\(otherHost)")
+        ))
+      let wrongHost = try await hostClient.call("token", ["token": moved])
+      #expect(wrongHost.last?["errcode"] == 1001)
+      #expect(try await hostClient.isConnected(waitForDisconnect: 5) == false)
+
+      // The same token again: consumed by the previous attempt, so 1002.
+      let again = try SocketIOTestClient(flavour)
+      _ = try await again.connect(port: port)
+      #expect(try await again.call("token", ["token": .string(tokens[1])]).last?["errcode"] == 1002)
+
+      // Success: the room of the stored token, a client id and the reconnection secret.
+      let good = try SocketIOTestClient(flavour)
+      _ = try await good.connect(port: port)
+      let accepted = try await good.call("token", ["token": .string(tokens[2]), "roomid": "ignored"])
+      #expect(accepted.first == "success", "token: \(accepted)")
+      #expect(accepted.last?["roomId"] == .string(room))
+      let clientID = try #require(accepted.last?["clientId"]?.stringValue)
+      #expect(accepted.last?["reconnectSecret"]?.stringValue?.count == 32)
+      #expect(try await good.call("token", ["token": .string(tokens[3])]).last?["errcode"] == 1007)
+
+      // Relayed requests. createWebRtcTransport first: the controller makes the agent's client.
+      let transport = try await good.call("createWebRtcTransport", ["data": ["producing": true, "consuming": false]])
+      #expect(transport.first == "success")
+      #expect(agent.requests.map(\.method) == ["getRouterRtpCapabilities", "createWebRtcTransport"])
+      #expect(agent.requests.last?.data == ["producing": true, "consuming": false])
+      #expect(agent.requests.last?.roomID == room)
+      #expect(agent.requests.last?.clientID == clientID)
+      #expect(agent.requests.last?.userName == "user2")
+      let capabilities = try await good.call("getRouterRtpCapabilities", ["data": [:]])
+      #expect(capabilities == ["success", ["codecs": [], "headerExtensions": []]])
+      let connect = try await good.call(
+        "connectWebRtcTransport", ["data": ["transportId": "t", "dtlsParameters": [:]]])
+      #expect(connect == ["error", ["errmsg": "can't find transport", "errcode": 2003]])
+      let produced = try await good.call(
+        "produce", ["data": ["transportId": "t", "kind": "audio", "rtpParameters": [:]]])
+      #expect(produced == ["success", ["data": ["id": .string("producer-of-\(clientID)")]]])
+
+      // Throttling: refused by the controller without a secret, by the agent with a wrong one.
+      let count = agent.requests.count
+      #expect(try await good.call("applyNetworkThrottle", ["data": ["uplink": 1]]).last?["errcode"] == 1002)
+      #expect(agent.requests.count == count, "refused without reaching the agent")
+      #expect(try await good.call("applyNetworkThrottle", ["data": ["secret": "nope"]]).last?["errcode"] == 1002)
+      #expect(try await good.call("applyNetworkThrottle", ["data": ["secret": "s3cret"]]).first == "success")
+
+      // Bad input is answered in the protocol's error shape; the client stays connected.
+      #expect(try await good.call("noSuchRequest", ["data": [:]]).last?["errcode"] == 1004)
+      #expect(try await good.call("produce", nil).last?["errcode"] == 1006)
+      #expect(try await good.call("produce", ["data": "text"]).last?["errcode"] == 1006)
+      #expect(try await good.call("join", [1, 2, 3]).last?["errcode"] == 1006)
+      #expect(try await good.isConnected())
+
+      // A clean disconnect tears the client down: the agents hear `deleteUser` once.
+      _ = try await good.send(["op": "disconnect"])
+      #expect(await eventually { agent.deletedUsers.contains { $0.client == clientID } })
+      try await Task.sleep(for: .milliseconds(300))
+      #expect(agent.deletedUsers.filter { $0.client == clientID }.count == 1)
+    }
+    controller.terminate()
+    controller.waitUntilExit()
+    #expect(controller.terminationStatus == 0, "erizo controller should exit 0 on SIGTERM")
+  }
+
+  @Test(.timeLimit(.minutes(3)))
+  func peersConsumersAndReconnection() async throws {
+    let cluster = try ControllerCluster.start()
+    defer { cluster.stopAll() }
+    let port = Int.random(in: 30_000..<40_000)
+    let controller = try cluster.launchController(port: port)
+    defer { cluster.stop(controller) }
+    let agent = AgentDouble(endpoint: Self.endpoint)
+    try await withRunningBuses([agent.bus]) { _ in
+      await agent.start()
+      try await Task.sleep(for: .milliseconds(1000))  // a few agent polls
+      let (room, tokens) = try cluster.tokens(3)
+      // A socket.io 2 client and a socket.io 4 client in one room.
+      let alice = try SocketIOTestClient(.v3WebSocket)
+      let bob = try SocketIOTestClient(.v4WebSocket)
+      _ = try await alice.connect(port: port)
+      _ = try await bob.connect(port: port)
+      let aliceID = try #require(
+        try await alice.call("token", ["token": .string(tokens[0])]).last?["clientId"]?.stringValue)
+      let bobAccept = try await bob.call("token", ["token": .string(tokens[1])])
+      let bobID = try #require(bobAccept.last?["clientId"]?.stringValue)
+      let bobSecret = try #require(bobAccept.last?["reconnectSecret"]?.stringValue)
+
+      let aliceJoin = try await alice.call("join", ["data": ["displayName": "Alice", "device": ["name": "py"]]])
+      #expect(aliceJoin == ["success", ["data": ["peers": []]]])
+      let bobJoin = try await bob.call("join", ["data": ["displayName": "Bob"]])
+      #expect(
+        bobJoin.last?["data"]?["peers"] == [["id": .string(aliceID), "displayName": "Alice", "device": ["name": "py"]]])
+      let newPeer = try await alice.events(until: "newPeer")
+      #expect(
+        newPeer.filter { $0.0 == "newPeer" }.map(\.1) == [
+          ["data": ["id": .string(bobID), "displayName": "Bob", "device": [:]]]
+        ])
+
+      // newConsumer: the client's ack travels back to the agent as {event, msg}.
+      _ = try await bob.send(["op": "ack_policy", "event": "newConsumer", "reply": ["success", ["data": [:]]]])
+      let accepted = try await agent.push("newConsumer", ["id": "c1", "kind": "audio"], to: bobID, room: room)
+      #expect(accepted == ["event": "success", "msg": ["data": [:]]])
+      _ = try await bob.send([
+        "op": "ack_policy", "event": "newConsumer", "reply": ["error", ["errmsg": "no", "errcode": 403]],
+      ])
+      let refused = try await agent.push("newConsumer", ["id": "c2", "kind": "video"], to: bobID, room: room)
+      #expect(refused == ["event": "error", "msg": ["errmsg": "no", "errcode": 403]])
+      let unknown = try await agent.push("newConsumer", ["id": "c3"], to: "no-such-client", room: room)
+      #expect(unknown == ["event": "error", "msg": ["data": [:]]])
+
+      // Bob's connection drops: he is held, events for him are buffered.
+      _ = try await bob.send(["op": "ack_policy", "event": "newConsumer", "reply": ["success", ["data": [:]]]])
+      _ = try await bob.send(["op": "drop"])
+      try await Task.sleep(for: .milliseconds(500))
+      async let buffered = agent.push("newConsumer", ["id": "c4", "kind": "video"], to: bobID, room: room)
+
+      // A forged takeover (the reference's bare client id, or a wrong secret) is refused.
+      let mallory = try SocketIOTestClient(.v4WebSocket)
+      _ = try await mallory.connect(port: port)
+      #expect(try await mallory.call("reconnected", .string(bobID)).last?["errcode"] == 1004)
+      #expect(
+        try await mallory.call("reconnected", ["clientId": .string(bobID), "secret": "guess"]).last?["errcode"] == 1004)
+
+      // With the secret, a new socket takes Bob over and receives what was buffered.
+      let bob2 = try SocketIOTestClient(.v4WebSocket)
+      _ = try await bob2.connect(port: port)
+      _ = try await bob2.send(["op": "ack_policy", "event": "newConsumer", "reply": ["success", ["data": [:]]]])
+      let resumed = try await bob2.call("reconnected", ["clientId": .string(bobID), "secret": .string(bobSecret)])
+      #expect(resumed == ["success", ["roomId": .string(room), "clientId": .string(bobID)]])
+      #expect(try await buffered == ["event": "success", "msg": ["data": [:]]])
+      #expect(
+        try await bob2.events(until: "newConsumer").contains { $0.0 == "newConsumer" && $0.1["data"]?["id"] == "c4" })
+      #expect(try await bob2.call("getRouterRtpCapabilities", ["data": [:]]).first == "success")
+
+      // Alice leaves cleanly: Bob hears peerClosed once.
+      _ = try await alice.send(["op": "disconnect"])
+      let closed = try await bob2.events(until: "peerClosed").filter { $0.0 == "peerClosed" }
+      try await Task.sleep(for: .milliseconds(500))
+      #expect(closed.map(\.1) == [["data": ["peerId": .string(aliceID)]]])
+      #expect(try await bob2.events().filter { $0.0 == "peerClosed" }.count == 1)
+
+      // Bob drops again and does not come back: after the window the agents hear deleteUser.
+      _ = try await bob2.send(["op": "drop"])
+      try await Task.sleep(for: .seconds(1))
+      #expect(!agent.deletedUsers.contains { $0.client == bobID }, "still within the reconnection window")
+      #expect(await eventually(timeout: .seconds(10)) { agent.deletedUsers.contains { $0.client == bobID } })
+    }
+  }
+
+  @Test(.timeLimit(.minutes(3)))
+  func placementAcrossAgentsAndFailover() async throws {
+    let cluster = try ControllerCluster.start()
+    defer { cluster.stopAll() }
+    let port = Int.random(in: 30_000..<40_000)
+    let controller = try cluster.launchController(port: port)
+    defer { cluster.stop(controller) }
+    let first = AgentDouble(id: "agent-a-\(port)", endpoint: Self.endpoint)
+    let second = AgentDouble(id: "agent-b-\(port)", endpoint: Self.endpoint)
+    try await withRunningBuses([first.bus, second.bus]) { _ in
+      await first.start()
+      await second.start()
+      try await Task.sleep(for: .milliseconds(1500))  // a few agent polls
+      // Two rooms land on two agents (fewest rooms first).
+      let roomA = try cluster.tokens(2)
+      let roomB = try cluster.tokens(1)
+      let a1 = try SocketIOTestClient(.v4WebSocket)
+      let a2 = try SocketIOTestClient(.v4WebSocket)
+      let b1 = try SocketIOTestClient(.v4WebSocket)
+      for client in [a1, a2, b1] { _ = try await client.connect(port: port) }
+      // The first joiners of room A race: one placement.
+      async let joinA1 = a1.call("token", ["token": .string(roomA.tokens[0])])
+      async let joinA2 = a2.call("token", ["token": .string(roomA.tokens[1])])
+      let (answerA1, answerA2) = try await (joinA1, joinA2)
+      #expect(answerA1.first == "success", "\(answerA1)")
+      #expect(answerA2.first == "success", "\(answerA2)")
+      #expect(first.roomCount + second.roomCount == 1, "one placement for one room")
+      let answerB1 = try await b1.call("token", ["token": .string(roomB.tokens[0])])
+      #expect(answerB1.first == "success", "\(answerB1)")
+      #expect(first.roomCount == 1 && second.roomCount == 1, "rooms spread over the agents")
+
+      // An agent that takes no placements: the controller tries the other one.
+      let busy = first.roomCount > 0 ? first : second
+      let other = busy === first ? second : first
+      other.mode = .silentPlacements
+      busy.mode = .silentPlacements
+      let roomC = try cluster.tokens(2)
+      let c1 = try SocketIOTestClient(.v4WebSocket)
+      _ = try await c1.connect(port: port)
+      #expect(try await c1.call("token", ["token": .string(roomC.tokens[0])]).last?["errcode"] == 1005)
+      #expect(try await c1.isConnected(), "1005 does not disconnect")
+      other.mode = .normal
+      try await Task.sleep(for: .seconds(1))  // a poll brings the agent back into the choice
+      let c2 = try SocketIOTestClient(.v4WebSocket)
+      _ = try await c2.connect(port: port)
+      #expect(try await c2.call("token", ["token": .string(roomC.tokens[1])]).first == "success")
+
+      // An agent goes silent: its clients are disconnected instead of left hanging; the other
+      // agent's clients stay.
+      let victim = first.hosts(roomA.room) ? first : second
+      let survivor = victim === first ? second : first
+      victim.mode = .silent
+      let rooms = [(roomA.room, [a1, a2]), (roomB.room, [b1]), (roomC.room, [c2])]
+      for (room, clients) in rooms where victim.hosts(room) {
+        for client in clients {
+          #expect(try await client.isConnected(waitForDisconnect: 10) == false, "client of the silent agent")
+        }
+      }
+      for (room, clients) in rooms where survivor.hosts(room) && !victim.hosts(room) {
+        for client in clients { #expect(try await client.isConnected(), "client of the live agent") }
+      }
+    }
+  }
+
+  @Test(.timeLimit(.minutes(2)))
+  func nuveSilentGives1003() async throws {
+    let cluster = try ControllerCluster.start()
+    defer { cluster.stopAll() }
+    let port = Int.random(in: 30_000..<40_000)
+    let controller = try cluster.launchController(port: port, extra: ["ERIZO_BUS_RPC_TIMEOUT": "1500"])
+    defer { cluster.stop(controller) }
+    let (_, tokens) = try cluster.tokens(1)
+    cluster.stop(cluster.nuve)
+    let client = try SocketIOTestClient(.v4WebSocket)
+    _ = try await client.connect(port: port)
+    let answer = try await client.call("token", ["token": .string(tokens[0])])
+    #expect(answer == ["error", ["errmsg": "Token check,Nuve does not respond", "errcode": 1003]])
+    #expect(try await client.isConnected(waitForDisconnect: 5) == false)
+  }
+}
+
+extension JSONValue {
+  func setting(_ key: String, to value: JSONValue) -> JSONValue {
+    guard case .object(var object) = self else { return self }
+    object[key] = value
+    return .object(object)
+  }
+}
