@@ -140,6 +140,7 @@ async def main(args):
     stop = threading.Event()
     agent = threading.Thread(target=run_agent, args=(args.amqp, stop), daemon=True)
     agent.start()
+    time.sleep(4)  # two agent polls of the controller (every 2 s), so it knows the agent
     started = time.time()
     tokens = make_tokens(args)
     token_time = time.time() - started
