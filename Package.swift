@@ -13,6 +13,8 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
+let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
+let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: "hummingbird")
 let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 
 let package = Package(
@@ -81,7 +83,7 @@ let package = Package(
       name: "ErizoController",
       dependencies: [
         "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "SocketIO", hummingbird, hummingbirdWebSocket,
-        httpTypes, log, metrics, lifecycle,
+        hummingbirdCore, hummingbirdTLS, httpTypes, log, metrics, lifecycle,
       ],
       swiftSettings: strictSettings),
     .target(

@@ -5,6 +5,8 @@ internal import ErizoWire
 internal import Foundation
 internal import HTTPTypes
 internal import Hummingbird
+internal import HummingbirdCore
+internal import HummingbirdTLS
 internal import HummingbirdWebSocket
 internal import Logging
 internal import NIOCore
@@ -43,18 +45,23 @@ struct ControllerServer: Service {
     let methods = ControllerMethods(signaling: signaling).table
     let app = Application(
       responder: ControllerHTTPResponder(socketIO: socketIO),
-      server: .http1WebSocketUpgrade(
-        configuration: .init(ws: .init(maxFrameSize: socketIO.maximumFrameSize, autoPing: .disabled))
-      ) { request, channel, _ in
-        socketIO.shouldUpgrade(request, channel: channel)
-      },
+      server: try Self.server(configuration, socketIO: socketIO),
       configuration: .init(
         address: .hostname("0.0.0.0", port: configuration.listenPort), serverName: "ErizoController"),
       logger: logger)
 
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask { await socketIO.run() }
-      group.addTask { try await app.run() }
+      group.addTask {
+        // Shielded from the role's graceful shutdown, which would close every WebSocket at once;
+        // the server stops when this task is cancelled, after the drain.
+        let server = Task.detached { try await app.run() }
+        await withTaskCancellationHandler {
+          _ = await server.result
+        } onCancel: {
+          server.cancel()
+        }
+      }
       group.addTask {
         // Registration, then keep-alive; `whoareyou` means Nuve forgot us: register again.
         while !Task.isCancelled {
@@ -97,6 +104,27 @@ struct ControllerServer: Service {
       let remaining = await state.clientCount
       logger.info("controller drained", metadata: ["controller.clients": "\(remaining)"])
       group.cancelAll()
+    }
+  }
+}
+
+extension ControllerServer {
+  /// HTTP/1.1 with the WebSocket upgrade, inside TLS when a certificate and key are configured.
+  static func server(_ configuration: ControllerConfiguration, socketIO: SocketIOServer) throws -> HTTPServerBuilder {
+    let plain = HTTPServerBuilder.http1WebSocketUpgrade(
+      configuration: .init(ws: .init(maxFrameSize: socketIO.maximumFrameSize, autoPing: .disabled))
+    ) { request, channel, _ in
+      socketIO.shouldUpgrade(request, channel: channel)
+    }
+    guard !configuration.tlsCertificate.isEmpty else { return plain }
+    do {
+      let chain = try NIOSSLCertificate.fromPEMFile(configuration.tlsCertificate)
+      let key = try NIOSSLPrivateKey(file: configuration.tlsKey, format: .pem)
+      let tls = TLSConfiguration.makeServerConfiguration(
+        certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+      return try .tls(plain, tlsConfiguration: tls)
+    } catch {
+      throw ErizoError(.invalidConfigValue, "controller.tlsCertificate/tlsKey cannot be loaded: \(error)")
     }
   }
 }

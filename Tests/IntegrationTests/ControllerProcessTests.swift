@@ -122,7 +122,8 @@ struct ControllerProcessTests {
     let cluster = try ControllerCluster.start()
     defer { cluster.stopAll() }
     let port = Int.random(in: 30_000..<40_000)
-    let controller = try cluster.launchController(port: port)
+    // A short RPC timeout, so an unacknowledged event is answered after 2 s.
+    let controller = try cluster.launchController(port: port, extra: ["ERIZO_BUS_RPC_TIMEOUT": "3000"])
     defer { cluster.stop(controller) }
     let agent = AgentDouble(endpoint: Self.endpoint)
     try await withRunningBuses([agent.bus]) { _ in
@@ -187,12 +188,35 @@ struct ControllerProcessTests {
         try await bob2.events(until: "newConsumer").contains { $0.0 == "newConsumer" && $0.1["data"]?["id"] == "c4" })
       #expect(try await bob2.call("getRouterRtpCapabilities", ["data": [:]]).first == "success")
 
-      // Alice leaves cleanly: Bob hears peerClosed once.
+      // Nuve's users routes reach the controller over the bus (spec §7).
+      let users = try cluster.nuve("GET", "/rooms/\(room)/users/")
+      #expect(users.status == 200)
+      let names = try JSONValue(parsing: users.body).arrayValue?.compactMap { $0["name"]?.stringValue }.sorted()
+      #expect(names == ["user0", "user1"])
+
+      // A client that never acknowledges: the agent gets an error reply, not silence.
+      let carol = try SocketIOTestClient(.v4WebSocket)
+      _ = try await carol.connect(port: port)
+      let carolID = try #require(
+        try await carol.call("token", ["token": .string(tokens[2])]).last?["clientId"]?.stringValue)
+      _ = try await carol.send(["op": "ack_policy", "event": "newConsumer", "reply": nil])
+      let unanswered = try await agent.push("newConsumer", ["id": "c5"], to: carolID, room: room)
+      #expect(unanswered["event"] == "error")
+      #expect(unanswered["msg"]?["errcode"] == 408)
+
+      // Nuve removes a user: the controller disconnects it and the others hear peerClosed.
+      #expect(try cluster.nuve("DELETE", "/rooms/\(room)/users/user2") == (200, "Success"))
+      #expect(try cluster.nuve("DELETE", "/rooms/\(room)/users/nobody") == (404, "User does not exist"))
+      #expect(await eventually { agent.deletedUsers.contains { $0.client == carolID } })
+      _ = try await bob2.events(until: "peerClosed")
+
+      // Alice leaves cleanly: Bob hears peerClosed once for her.
       _ = try await alice.send(["op": "disconnect"])
-      let closed = try await bob2.events(until: "peerClosed").filter { $0.0 == "peerClosed" }
+      #expect(await eventually { agent.deletedUsers.contains { $0.client == aliceID } })
       try await Task.sleep(for: .milliseconds(500))
-      #expect(closed.map(\.1) == [["data": ["peerId": .string(aliceID)]]])
-      #expect(try await bob2.events().filter { $0.0 == "peerClosed" }.count == 1)
+      let closed = try await bob2.events().filter { $0.0 == "peerClosed" }.map(\.1)
+      #expect(closed.filter { $0 == ["data": ["peerId": .string(aliceID)]] }.count == 1)
+      #expect(closed.filter { $0 == ["data": ["peerId": .string(carolID)]] }.count == 1)
 
       // Bob drops again and does not come back: after the window the agents hear deleteUser.
       _ = try await bob2.send(["op": "drop"])
@@ -280,6 +304,89 @@ struct ControllerProcessTests {
     let answer = try await client.call("token", ["token": .string(tokens[0])])
     #expect(answer == ["error", ["errmsg": "Token check,Nuve does not respond", "errcode": 1003]])
     #expect(try await client.isConnected(waitForDisconnect: 5) == false)
+  }
+}
+
+extension ControllerProcessTests {
+  @Test(.timeLimit(.minutes(2)))
+  func rateLimitAndDrain() async throws {
+    let cluster = try ControllerCluster.start()
+    defer { cluster.stopAll() }
+    let port = Int.random(in: 30_000..<40_000)
+    let controller = try cluster.launchController(
+      port: port,
+      extra: ["ERIZO_CONTROLLER_TOKEN_RATE_LIMIT": "1", "ERIZO_CONTROLLER_DRAIN_TIMEOUT": "30"])
+    defer { cluster.stop(controller) }
+    let agent = AgentDouble(endpoint: Self.endpoint)
+    try await withRunningBuses([agent.bus]) { _ in
+      await agent.start()
+      try await Task.sleep(for: .milliseconds(1000))
+      let (_, tokens) = try cluster.tokens(2)
+      let first = try SocketIOTestClient(.v4WebSocket)
+      let second = try SocketIOTestClient(.v3WebSocket)
+      _ = try await first.connect(port: port)
+      _ = try await second.connect(port: port)
+      #expect(try await first.call("token", ["token": .string(tokens[0])]).first == "success")
+      // Over one token per second: 1000, and the socket stays open.
+      let limited = try await second.call("token", ["token": .string(tokens[1])])
+      #expect(limited == ["error", ["errmsg": "up to  RateLimiter", "errcode": 1000]])
+      #expect(try await second.isConnected())
+
+      // SIGTERM: the controller drains, keeping its client, and exits once the client leaves.
+      controller.terminate()
+      try await Task.sleep(for: .seconds(2))
+      #expect(controller.isRunning, "a draining controller waits for its clients")
+      #expect(try await first.call("getRouterRtpCapabilities", ["data": [:]]).first == "success")
+      _ = try await first.send(["op": "disconnect"])
+      let deadline = ContinuousClock.now + .seconds(10)
+      while controller.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+      #expect(!controller.isRunning, "the controller exits when its last client has left")
+      #expect(controller.terminationStatus == 0)
+    }
+  }
+}
+
+extension ControllerProcessTests {
+  @Test(.timeLimit(.minutes(2)))
+  func tlsWhenACertificateIsConfigured() async throws {
+    let cluster = try ControllerCluster.start()
+    defer { cluster.stopAll() }
+    let certificate = cluster.dataDirectory + "/cert.pem"
+    let key = cluster.dataDirectory + "/key.pem"
+    let openssl = Process()
+    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    openssl.arguments = [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+      "subjectAltName=IP:127.0.0.1", "-keyout", key,
+      "-out", certificate,
+    ]
+    openssl.standardOutput = FileHandle.nullDevice
+    openssl.standardError = FileHandle.nullDevice
+    try FileManager.default.createDirectory(atPath: cluster.dataDirectory, withIntermediateDirectories: true)
+    try openssl.run()
+    openssl.waitUntilExit()
+    #expect(openssl.terminationStatus == 0)
+    let port = Int.random(in: 30_000..<40_000)
+    let controller = try cluster.launchController(
+      port: port,
+      extra: [
+        "ERIZO_CONTROLLER_TLS_CERTIFICATE": certificate, "ERIZO_CONTROLLER_TLS_KEY": key,
+        "ERIZO_CONTROLLER_SSL": "true",
+      ])
+    defer { cluster.stop(controller) }
+    let agent = AgentDouble(endpoint: Self.endpoint)
+    try await withRunningBuses([agent.bus]) { _ in
+      await agent.start()
+      try await Task.sleep(for: .milliseconds(1000))
+      let (_, tokens) = try cluster.tokens(3)
+      #expect(try JSONValue.decodedToken(tokens[0])["secure"] == true, "tokens say wss when the controller has TLS")
+      for (index, flavour) in SocketIOTestClient.Flavour.allCases.enumerated() {
+        let client = try SocketIOTestClient(flavour, trusting: certificate)
+        let connected = try await client.connect(port: port, scheme: "https")
+        #expect(connected["connected"] == true, "\(flavour): \(connected)")
+        #expect(try await client.call("token", ["token": .string(tokens[index])]).first == "success", "\(flavour)")
+      }
+    }
   }
 }
 

@@ -141,10 +141,18 @@ final class SocketIOTestClient: Sendable {
   private let buffer = Mutex<[UInt8]>([])
   let flavour: Flavour
 
-  init(_ flavour: Flavour) throws {
+  /// - Parameter trusting: a PEM certificate the client trusts for https:// and wss:// (for a
+  ///   controller with a test certificate).
+  init(_ flavour: Flavour, trusting certificate: String? = nil) throws {
     self.flavour = flavour
     process.executableURL = URL(fileURLWithPath: flavour.python)
     process.arguments = [NuveProcessTests.fixture("socketio_client.py")]
+    if let certificate {
+      var environment = ProcessInfo.processInfo.environment
+      environment["SSL_CERT_FILE"] = certificate  // websocket-client (Python's ssl)
+      environment["REQUESTS_CA_BUNDLE"] = certificate  // polling (requests)
+      process.environment = environment
+    }
     process.standardInput = input
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
@@ -182,11 +190,11 @@ final class SocketIOTestClient: Sendable {
     return try JSONValue(parsing: line)
   }
 
-  func connect(port: Int) async throws -> JSONValue {
-    var command: JSONValue = ["op": "connect", "url": .string("http://127.0.0.1:\(port)")]
+  func connect(port: Int, scheme: String = "http") async throws -> JSONValue {
+    var command: JSONValue = ["op": "connect", "url": .string("\(scheme)://127.0.0.1:\(port)")]
     if flavour == .v4Polling {
       command = [
-        "op": "connect", "url": .string("http://127.0.0.1:\(port)"), "transports": ["polling", "websocket"],
+        "op": "connect", "url": .string("\(scheme)://127.0.0.1:\(port)"), "transports": ["polling", "websocket"],
         "wait_upgrade": true,
       ]
     }
@@ -280,6 +288,16 @@ struct ControllerCluster {
       Thread.sleep(forTimeInterval: 0.3)  // Nuve or the controller registration is still starting
     }
     throw ConformanceFailure(description: "Nuve gave no tokens: \(lastError)")
+  }
+
+  /// A MAuth-signed REST request to Nuve; returns the status and the body.
+  func nuve(_ method: String, _ path: String) throws -> (status: Int, body: String) {
+    let output = try NuveProcessTests.python([
+      NuveProcessTests.fixture("nuve_tokens.py"), "http://127.0.0.1:\(nuvePort)", superservice.id, superservice.key,
+      "request", method, path,
+    ])
+    let json = try JSONValue(parsing: output.text)
+    return (json["status"]?.intValue ?? 0, json["body"]?.stringValue ?? "")
   }
 
   func stop(_ processes: Process...) {

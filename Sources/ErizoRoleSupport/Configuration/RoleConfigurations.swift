@@ -56,6 +56,8 @@ public struct ControllerConfiguration: Sendable {
   public var agentPollInterval: Duration
   public var placementTimeout: Duration
   public var drainTimeout: Duration
+  public var tlsCertificate: String
+  public var tlsKey: String
 
   init(_ reader: ConfigReader) throws(ErizoError) {
     listenPort = try reader.int("controller.listenPort", default: 8080, range: 1...65535, help: "HTTP/WebSocket port")
@@ -96,6 +98,12 @@ public struct ControllerConfiguration: Sendable {
       try reader.int(
         "controller.drainTimeout", default: 20, range: 0...86_400,
         help: "seconds a draining controller (SIGTERM) waits for its rooms to empty"))
+    tlsCertificate = try reader.string(
+      "controller.tlsCertificate", default: "", help: "PEM certificate chain file; with `tlsKey`, serve HTTPS/WSS")
+    tlsKey = try reader.string("controller.tlsKey", default: "", help: "PEM private key file of `tlsCertificate`")
+    guard tlsCertificate.isEmpty == tlsKey.isEmpty else {
+      throw ErizoError(.invalidConfigValue, "controller.tlsCertificate and controller.tlsKey must be set together")
+    }
   }
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Asks Nuve for a room and tokens, as an application server does (MAuth as the superservice).
+"""Talks to Nuve as an application server does (MAuth as the superservice).
 
   nuve_tokens.py BASE_URL SUPERSERVICE_ID SUPERSERVICE_KEY COUNT [ROOM_ID] [USER_PREFIX]
-
-Prints one JSON line: {"room": id, "tokens": [base64 token, ...]} with users USER_PREFIX0..N-1.
+      prints {"room": id, "tokens": [base64 token, ...]} for users USER_PREFIX0..N-1
+  nuve_tokens.py BASE_URL SUPERSERVICE_ID SUPERSERVICE_KEY request METHOD PATH
+      prints {"status": code, "body": text}
 """
-import base64, hashlib, hmac, json, random, sys, time, urllib.request
+import base64, hashlib, hmac, json, random, sys, time, urllib.error, urllib.request
 
-BASE, SUPER_ID, SUPER_KEY, COUNT = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+BASE, SUPER_ID, SUPER_KEY = sys.argv[1], sys.argv[2], sys.argv[3]
+COUNT = int(sys.argv[4]) if sys.argv[4] != "request" else 0
 ROOM = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else None
 PREFIX = sys.argv[6] if len(sys.argv) > 6 else "user"
 
@@ -32,6 +34,16 @@ def post(path, body=None, user=None):
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.read().decode()
 
+
+if sys.argv[4] == "request":
+    request = urllib.request.Request(BASE + sys.argv[6], method=sys.argv[5])
+    request.add_header("Authorization", mauth())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            print(json.dumps({"status": response.status, "body": response.read().decode()}))
+    except urllib.error.HTTPError as error:
+        print(json.dumps({"status": error.code, "body": error.read().decode()}))
+    sys.exit(0)
 
 room = ROOM or json.loads(post("/rooms/", {"name": "it-room"}))["_id"]
 tokens = [post(f"/rooms/{room}/tokens/", user=f"{PREFIX}{i}") for i in range(COUNT)]
