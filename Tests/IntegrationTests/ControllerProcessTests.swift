@@ -16,15 +16,8 @@ struct ControllerProcessTests {
 
   @Test(.timeLimit(.minutes(3)), arguments: SocketIOTestClient.Flavour.allCases)
   func tokenHandshakeAndRelayedRequests(flavour: SocketIOTestClient.Flavour) async throws {
-    let cluster = try ControllerCluster.start()
-    defer { cluster.stopAll() }
-    let port = Int.random(in: 30_000..<40_000)
-    let controller = try cluster.launchController(port: port, extra: ["NETWORK_THROTTLE_SECRET": "unused-here"])
-    defer { cluster.stop(controller) }
-    let agent = AgentDouble(endpoint: Self.endpoint)
-    try await withRunningBuses([agent.bus]) { _ in
-      await agent.start()
-      try await Task.sleep(for: .milliseconds(1000))  // a few agent polls
+    try await Self.withController { run in
+      let (cluster, port, controller, agent) = (run.cluster, run.port, run.controller, run.agents[0])
       let (room, tokens) = try cluster.tokens(4)
       let client = try SocketIOTestClient(flavour)
       #expect(try await client.connect(port: port)["connected"] == true)
@@ -111,24 +104,17 @@ struct ControllerProcessTests {
       #expect(await eventually { agent.deletedUsers.contains { $0.client == clientID } })
       try await Task.sleep(for: .milliseconds(300))
       #expect(agent.deletedUsers.filter { $0.client == clientID }.count == 1)
+      controller.terminate()
+      controller.waitUntilExit()
+      #expect(controller.terminationStatus == 0, "erizo controller should exit 0 on SIGTERM")
     }
-    controller.terminate()
-    controller.waitUntilExit()
-    #expect(controller.terminationStatus == 0, "erizo controller should exit 0 on SIGTERM")
   }
 
   @Test(.timeLimit(.minutes(3)))
   func peersConsumersAndReconnection() async throws {
-    let cluster = try ControllerCluster.start()
-    defer { cluster.stopAll() }
-    let port = Int.random(in: 30_000..<40_000)
     // A short RPC timeout, so an unacknowledged event is answered after 2 s.
-    let controller = try cluster.launchController(port: port, extra: ["ERIZO_BUS_RPC_TIMEOUT": "3000"])
-    defer { cluster.stop(controller) }
-    let agent = AgentDouble(endpoint: Self.endpoint)
-    try await withRunningBuses([agent.bus]) { _ in
-      await agent.start()
-      try await Task.sleep(for: .milliseconds(1000))  // a few agent polls
+    try await Self.withController(extra: { _ in ["ERIZO_BUS_RPC_TIMEOUT": "3000"] }) { run in
+      let (cluster, port, agent) = (run.cluster, run.port, run.agents[0])
       let (room, tokens) = try cluster.tokens(3)
       // A socket.io 2 client and a socket.io 4 client in one room.
       let alice = try SocketIOTestClient(.v3WebSocket)
@@ -228,17 +214,8 @@ struct ControllerProcessTests {
 
   @Test(.timeLimit(.minutes(3)))
   func placementAcrossAgentsAndFailover() async throws {
-    let cluster = try ControllerCluster.start()
-    defer { cluster.stopAll() }
-    let port = Int.random(in: 30_000..<40_000)
-    let controller = try cluster.launchController(port: port)
-    defer { cluster.stop(controller) }
-    let first = AgentDouble(id: "agent-a-\(port)", endpoint: Self.endpoint)
-    let second = AgentDouble(id: "agent-b-\(port)", endpoint: Self.endpoint)
-    try await withRunningBuses([first.bus, second.bus]) { _ in
-      await first.start()
-      await second.start()
-      try await Task.sleep(for: .milliseconds(1500))  // a few agent polls
+    try await Self.withController(agents: 2) { run in
+      let (cluster, port, first, second) = (run.cluster, run.port, run.agents[0], run.agents[1])
       // Two rooms land on two agents (fewest rooms first).
       let roomA = try cluster.tokens(2)
       let roomB = try cluster.tokens(1)
@@ -292,35 +269,24 @@ struct ControllerProcessTests {
 
   @Test(.timeLimit(.minutes(2)))
   func nuveSilentGives1003() async throws {
-    let cluster = try ControllerCluster.start()
-    defer { cluster.stopAll() }
-    let port = Int.random(in: 30_000..<40_000)
-    let controller = try cluster.launchController(port: port, extra: ["ERIZO_BUS_RPC_TIMEOUT": "1500"])
-    defer { cluster.stop(controller) }
-    let (_, tokens) = try cluster.tokens(1)
-    cluster.stop(cluster.nuve)
-    let client = try SocketIOTestClient(.v4WebSocket)
-    _ = try await client.connect(port: port)
-    let answer = try await client.call("token", ["token": .string(tokens[0])])
-    #expect(answer == ["error", ["errmsg": "Token check,Nuve does not respond", "errcode": 1003]])
-    #expect(try await client.isConnected(waitForDisconnect: 5) == false)
+    try await Self.withController(extra: { _ in ["ERIZO_BUS_RPC_TIMEOUT": "1500"] }, agents: 0) { run in
+      let (_, tokens) = try run.cluster.tokens(1)
+      run.cluster.stop(run.cluster.nuve)
+      let client = try SocketIOTestClient(.v4WebSocket)
+      _ = try await client.connect(port: run.port)
+      let answer = try await client.call("token", ["token": .string(tokens[0])])
+      #expect(answer == ["error", ["errmsg": "Token check,Nuve does not respond", "errcode": 1003]])
+      #expect(try await client.isConnected(waitForDisconnect: 5) == false)
+    }
   }
 }
 
 extension ControllerProcessTests {
   @Test(.timeLimit(.minutes(2)))
   func rateLimitAndDrain() async throws {
-    let cluster = try ControllerCluster.start()
-    defer { cluster.stopAll() }
-    let port = Int.random(in: 30_000..<40_000)
-    let controller = try cluster.launchController(
-      port: port,
-      extra: ["ERIZO_CONTROLLER_TOKEN_RATE_LIMIT": "1", "ERIZO_CONTROLLER_DRAIN_TIMEOUT": "30"])
-    defer { cluster.stop(controller) }
-    let agent = AgentDouble(endpoint: Self.endpoint)
-    try await withRunningBuses([agent.bus]) { _ in
-      await agent.start()
-      try await Task.sleep(for: .milliseconds(1000))
+    let extra = ["ERIZO_CONTROLLER_TOKEN_RATE_LIMIT": "1", "ERIZO_CONTROLLER_DRAIN_TIMEOUT": "30"]
+    try await Self.withController(extra: { _ in extra }) { run in
+      let (cluster, port, controller) = (run.cluster, run.port, run.controller)
       let (_, tokens) = try cluster.tokens(2)
       let first = try SocketIOTestClient(.v4WebSocket)
       let second = try SocketIOTestClient(.v3WebSocket)
@@ -349,35 +315,28 @@ extension ControllerProcessTests {
 extension ControllerProcessTests {
   @Test(.timeLimit(.minutes(2)))
   func tlsWhenACertificateIsConfigured() async throws {
-    let cluster = try ControllerCluster.start()
-    defer { cluster.stopAll() }
-    let certificate = cluster.dataDirectory + "/cert.pem"
-    let key = cluster.dataDirectory + "/key.pem"
-    let openssl = Process()
-    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    openssl.arguments = [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-      "subjectAltName=IP:127.0.0.1", "-keyout", key,
-      "-out", certificate,
-    ]
-    openssl.standardOutput = FileHandle.nullDevice
-    openssl.standardError = FileHandle.nullDevice
-    try FileManager.default.createDirectory(atPath: cluster.dataDirectory, withIntermediateDirectories: true)
-    try openssl.run()
-    openssl.waitUntilExit()
-    #expect(openssl.terminationStatus == 0)
-    let port = Int.random(in: 30_000..<40_000)
-    let controller = try cluster.launchController(
-      port: port,
-      extra: [
+    let tls: @Sendable (ControllerCluster) throws -> [String: String] = { cluster in
+      let certificate = cluster.dataDirectory + "/cert.pem"
+      let key = cluster.dataDirectory + "/key.pem"
+      let openssl = Process()
+      openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+      openssl.arguments = [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+        "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+      ]
+      openssl.standardOutput = FileHandle.nullDevice
+      openssl.standardError = FileHandle.nullDevice
+      try FileManager.default.createDirectory(atPath: cluster.dataDirectory, withIntermediateDirectories: true)
+      try openssl.run()
+      openssl.waitUntilExit()
+      return [
         "ERIZO_CONTROLLER_TLS_CERTIFICATE": certificate, "ERIZO_CONTROLLER_TLS_KEY": key,
         "ERIZO_CONTROLLER_SSL": "true",
-      ])
-    defer { cluster.stop(controller) }
-    let agent = AgentDouble(endpoint: Self.endpoint)
-    try await withRunningBuses([agent.bus]) { _ in
-      await agent.start()
-      try await Task.sleep(for: .milliseconds(1000))
+      ]
+    }
+    try await Self.withController(extra: tls) { run in
+      let (cluster, port) = (run.cluster, run.port)
+      let certificate = cluster.dataDirectory + "/cert.pem"
       let (_, tokens) = try cluster.tokens(3)
       #expect(try JSONValue.decodedToken(tokens[0])["secure"] == true, "tokens say wss when the controller has TLS")
       for (index, flavour) in SocketIOTestClient.Flavour.allCases.enumerated() {
@@ -386,6 +345,34 @@ extension ControllerProcessTests {
         #expect(connected["connected"] == true, "\(flavour): \(connected)")
         #expect(try await client.call("token", ["token": .string(tokens[index])]).first == "success", "\(flavour)")
       }
+    }
+  }
+}
+
+extension ControllerProcessTests {
+  struct ControllerRun: Sendable {
+    let cluster: ControllerCluster
+    let port: Int
+    let controller: Process
+    let agents: [AgentDouble]
+  }
+
+  /// Nuve, one `erizo controller` and `agents` agent doubles on the bus; `body` runs once the
+  /// controller has polled the agents a few times. `extra` gives the controller's environment.
+  static func withController(
+    extra: @Sendable (ControllerCluster) throws -> [String: String] = { _ in [:] }, agents count: Int = 1,
+    _ body: @Sendable (ControllerRun) async throws -> Void
+  ) async throws {
+    let cluster = try ControllerCluster.start()
+    defer { cluster.stopAll() }
+    let port = Int.random(in: 30_000..<40_000)
+    let controller = try cluster.launchController(port: port, extra: try extra(cluster))
+    defer { cluster.stop(controller) }
+    let agents = (0..<count).map { AgentDouble(id: "agent-\($0)-\(port)", endpoint: endpoint) }
+    try await withRunningBuses(agents.map(\.bus)) { _ in
+      for agent in agents { await agent.start() }
+      if count > 0 { try await Task.sleep(for: .milliseconds(1500)) }  // a few agent polls
+      try await body(ControllerRun(cluster: cluster, port: port, controller: controller, agents: agents))
     }
   }
 }
