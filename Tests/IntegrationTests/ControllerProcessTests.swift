@@ -21,9 +21,8 @@ struct ControllerProcessTests {
       let (room, tokens) = try cluster.tokens(4)
       let client = try SocketIOTestClient(flavour)
       #expect(try await client.connect(port: port)["connected"] == true)
-      if flavour == .v4Polling {
-        #expect(try await client.send(["op": "state"])["transport"] == "websocket", "the polling client upgrades")
-      }
+      let current = try await client.send(["op": "state"])["transport"]
+      #expect(current == (flavour == .v4PollingOnly ? "polling" : "websocket"), "the polling client upgrades")
 
       // Requests before `token` are answered, not ignored.
       let early = try await client.call("getRouterRtpCapabilities", ["data": [:]])
@@ -104,6 +103,16 @@ struct ControllerProcessTests {
       #expect(await eventually { agent.deletedUsers.contains { $0.client == clientID } })
       try await Task.sleep(for: .milliseconds(300))
       #expect(agent.deletedUsers.filter { $0.client == clientID }.count == 1)
+
+      // Nuve deletes the room: the controller disconnects its clients (`deleteRoom`, spec §7). The
+      // 1007 answer above did not consume tokens[3].
+      let last = try SocketIOTestClient(flavour)
+      _ = try await last.connect(port: port)
+      let lastID = try #require(
+        try await last.call("token", ["token": .string(tokens[3])]).last?["clientId"]?.stringValue)
+      #expect(try cluster.nuve("DELETE", "/rooms/\(room)") == (200, "Room deleted"))
+      #expect(try await last.isConnected(waitForDisconnect: 5) == false)
+      #expect(await eventually { agent.deletedUsers.contains { $0.client == lastID } })
       controller.terminate()
       controller.waitUntilExit()
       #expect(controller.terminationStatus == 0, "erizo controller should exit 0 on SIGTERM")
@@ -337,7 +346,7 @@ extension ControllerProcessTests {
     try await Self.withController(extra: tls) { run in
       let (cluster, port) = (run.cluster, run.port)
       let certificate = cluster.dataDirectory + "/cert.pem"
-      let (_, tokens) = try cluster.tokens(3)
+      let (_, tokens) = try cluster.tokens(SocketIOTestClient.Flavour.allCases.count)
       #expect(try JSONValue.decodedToken(tokens[0])["secure"] == true, "tokens say wss when the controller has TLS")
       for (index, flavour) in SocketIOTestClient.Flavour.allCases.enumerated() {
         let client = try SocketIOTestClient(flavour, trusting: certificate)
@@ -361,9 +370,9 @@ extension ControllerProcessTests {
   /// controller has polled the agents a few times. `extra` gives the controller's environment.
   static func withController(
     extra: @Sendable (ControllerCluster) throws -> [String: String] = { _ in [:] }, agents count: Int = 1,
-    _ body: @Sendable (ControllerRun) async throws -> Void
+    nuve: [String: String] = [:], _ body: @Sendable (ControllerRun) async throws -> Void
   ) async throws {
-    let cluster = try ControllerCluster.start()
+    let cluster = try ControllerCluster.start(nuve: nuve)
     defer { cluster.stopAll() }
     let port = Int.random(in: 30_000..<40_000)
     let controller = try cluster.launchController(port: port, extra: try extra(cluster))
@@ -373,6 +382,54 @@ extension ControllerProcessTests {
       for agent in agents { await agent.start() }
       if count > 0 { try await Task.sleep(for: .milliseconds(1500)) }  // a few agent polls
       try await body(ControllerRun(cluster: cluster, port: port, controller: controller, agents: agents))
+    }
+  }
+}
+
+extension ControllerProcessTests {
+  @Test(.timeLimit(.minutes(2)))
+  func badInputIsAnsweredOrDropped() async throws {
+    try await Self.withController(agents: 0) { run in
+      let python = SocketIOTestClient.Flavour.v4WebSocket.python
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: python)
+      process.arguments = [NuveProcessTests.fixture("engineio_bad_input.py"), String(run.port)]
+      let pipe = Pipe()
+      process.standardOutput = pipe
+      process.standardError = pipe
+      // The server listens a moment after the process starts.
+      try await Task.sleep(for: .milliseconds(500))
+      try process.run()
+      let output = pipe.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      let results = try JSONValue(parsing: output)
+      #expect(results["namespace"] == #"44/admin,{"message":"Invalid namespace"}"#)
+      #expect(
+        results["after_garbage"]
+          == #"431["error",{"errcode":1000,"errmsg":"user's room undefuned: send token first"}]"#)
+      #expect(results["oversize"] == 1009, "a message over maxPayload closes with 1009 (message too big)")
+      #expect(results["polling_v3"] == [400, #"{"code":5,"message":"Unsupported protocol version"}"#])
+      #expect(results["unknown_sid"] == [400, #"{"code":1,"message":"Session ID unknown"}"#])
+      #expect(results["unknown_transport"] == [400, #"{"code":0,"message":"Transport unknown"}"#])
+      #expect(results["still_serving"]?.stringValue?.hasPrefix("432[\"error\"") == true)
+      #expect(run.controller.isRunning)
+    }
+  }
+
+  @Test(.timeLimit(.minutes(2)))
+  func registersAgainAfterWhoAreYou() async throws {
+    // Nuve forgets a controller after 2 s of silence; a paused controller then hears `whoareyou`.
+    try await Self.withController(nuve: ["ERIZO_NUVE_CONTROLLER_TIMEOUT": "2"]) { run in
+      let (_, before) = try run.cluster.tokens(1)
+      kill(run.controller.processIdentifier, SIGSTOP)
+      try await Task.sleep(for: .seconds(4))
+      kill(run.controller.processIdentifier, SIGCONT)
+      // Registered again: Nuve hands out tokens for it, and they work.
+      let (_, after) = try run.cluster.tokens(1)
+      let client = try SocketIOTestClient(.v4WebSocket)
+      _ = try await client.connect(port: run.port)
+      #expect(try await client.call("token", ["token": .string(after[0])]).first == "success")
+      #expect(try JSONValue.decodedToken(before[0])["host"] == JSONValue.decodedToken(after[0])["host"])
     }
   }
 }

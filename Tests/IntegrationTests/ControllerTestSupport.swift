@@ -126,6 +126,7 @@ final class SocketIOTestClient: Sendable {
   enum Flavour: String, CaseIterable, Sendable, CustomStringConvertible {
     case v4WebSocket = "EIO=4 websocket"
     case v4Polling = "EIO=4 polling then websocket"
+    case v4PollingOnly = "EIO=4 polling only"
     case v3WebSocket = "EIO=3 websocket"
     var description: String { rawValue }
 
@@ -192,11 +193,16 @@ final class SocketIOTestClient: Sendable {
 
   func connect(port: Int, scheme: String = "http") async throws -> JSONValue {
     var command: JSONValue = ["op": "connect", "url": .string("\(scheme)://127.0.0.1:\(port)")]
-    if flavour == .v4Polling {
+    switch flavour {
+    case .v4Polling:
       command = [
         "op": "connect", "url": .string("\(scheme)://127.0.0.1:\(port)"), "transports": ["polling", "websocket"],
         "wait_upgrade": true,
       ]
+    case .v4PollingOnly:
+      command = ["op": "connect", "url": .string("\(scheme)://127.0.0.1:\(port)"), "transports": ["polling"]]
+    case .v4WebSocket, .v3WebSocket:
+      break
     }
     return try await send(command)
   }
@@ -233,7 +239,7 @@ struct ControllerCluster {
   let superservice: (id: String, key: String)
   let dataDirectory: String
 
-  static func start() throws -> ControllerCluster {
+  static func start(nuve extra: [String: String] = [:]) throws -> ControllerCluster {
     let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("ec-\(UUID())").path
     let port = Int.random(in: 20_000..<30_000)
     let superservice = (
@@ -241,7 +247,7 @@ struct ControllerCluster {
     )
     let nuve = try NuveProcessTests.launchNuve(
       store: "sqlite", port: port, dataDirectory: dataDirectory, superservice: superservice,
-      extra: ["RABBITMQ_URL": testControllerRabbitMQURL!])
+      extra: extra.merging(["RABBITMQ_URL": testControllerRabbitMQURL!]) { _, new in new })
     return ControllerCluster(nuve: nuve, nuvePort: port, superservice: superservice, dataDirectory: dataDirectory)
   }
 
