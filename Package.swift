@@ -67,6 +67,9 @@ let package = Package(
       name: "SocketIO", dependencies: ["ErizoCore", hummingbird, hummingbirdWebSocket, httpTypes, log, metrics],
       swiftSettings: strictSettings),
 
+    // Media rules shared by the worker and the agent (spec media-worker §3).
+    .target(name: "ORTC", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
+
     // Roles.
     .target(
       name: "ErizoRoleSupport",
@@ -117,6 +120,7 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "ErizoControllerTests", dependencies: ["ErizoController", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(name: "ORTCTests", dependencies: ["ORTC", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
