@@ -73,38 +73,17 @@ public struct RtpCodecCapability: Sendable, Equatable {
   /// Validates and normalises a codec as mediasoup's `validateRtpCodecCapability` does: the kind
   /// comes from the MIME type, audio channels default to 1, video has none, `apt` must be a number.
   public init(json: JSONValue) throws(ORTCError) {
-    guard case .object = json else { throw .typeError("codec is not an object") }
-    guard let mimeType = json["mimeType"]?.stringValue, let kind = Self.kind(ofMimeType: mimeType) else {
-      throw .typeError("missing or invalid codec.mimeType")
-    }
+    let fields = try CodecFields(json: json)
     var preferredPayloadType: Int?
     switch json["preferredPayloadType"] {
     case nil, .null?: break
     case .int(let value)? where (0...127).contains(value): preferredPayloadType = value
     default: throw .typeError("invalid codec.preferredPayloadType")
     }
-    guard case .int(let clockRate)? = json["clockRate"], clockRate > 0 else {
-      throw .typeError("missing or invalid codec.clockRate")
-    }
-    var channels: Int?
-    if kind == .audio {
-      switch json["channels"] {
-      case nil, .null?: channels = 1
-      case .int(let value)? where value > 0: channels = value
-      default: throw .typeError("invalid codec.channels")
-      }
-    }
-    let parameters = try Self.parameters(json["parameters"])
-    var feedback: [RtcpFeedback] = []
-    switch json["rtcpFeedback"] {
-    case nil, .null?: break
-    case .array(let items)?:
-      for item in items { feedback.append(try RtcpFeedback(json: item)) }
-    default: throw .typeError("invalid codec.rtcpFeedback")
-    }
     self.init(
-      kind: kind, mimeType: mimeType, preferredPayloadType: preferredPayloadType, clockRate: clockRate,
-      channels: channels, parameters: parameters, rtcpFeedback: feedback)
+      kind: fields.kind, mimeType: fields.mimeType, preferredPayloadType: preferredPayloadType,
+      clockRate: fields.clockRate, channels: fields.channels, parameters: fields.parameters,
+      rtcpFeedback: fields.rtcpFeedback)
   }
 
   static func kind(ofMimeType mimeType: String) -> MediaKind? {
@@ -142,6 +121,48 @@ public struct RtpCodecCapability: Sendable, Equatable {
     if let preferredPayloadType { object["preferredPayloadType"] = .int(preferredPayloadType) }
     if let channels { object["channels"] = .int(channels) }
     return .object(object)
+  }
+}
+
+/// The fields codec capabilities and codec parameters share, validated and normalised as
+/// mediasoup does: the kind from the MIME type, audio channels 1 unless given, none for video.
+struct CodecFields {
+  let kind: MediaKind
+  let mimeType: String
+  let clockRate: Int
+  let channels: Int?
+  let parameters: [String: JSONValue]
+  let rtcpFeedback: [RtcpFeedback]
+
+  init(json: JSONValue) throws(ORTCError) {
+    guard case .object = json else { throw .typeError("codec is not an object") }
+    guard let mimeType = json["mimeType"]?.stringValue, let kind = RtpCodecCapability.kind(ofMimeType: mimeType) else {
+      throw .typeError("missing or invalid codec.mimeType")
+    }
+    guard case .int(let clockRate)? = json["clockRate"], clockRate > 0 else {
+      throw .typeError("missing or invalid codec.clockRate")
+    }
+    var channels: Int?
+    if kind == .audio {
+      switch json["channels"] {
+      case nil, .null?: channels = 1
+      case .int(let value)? where value > 0: channels = value
+      default: throw .typeError("invalid codec.channels")
+      }
+    }
+    var feedback: [RtcpFeedback] = []
+    switch json["rtcpFeedback"] {
+    case nil, .null?: break
+    case .array(let items)?:
+      for item in items { feedback.append(try RtcpFeedback(json: item)) }
+    default: throw .typeError("invalid codec.rtcpFeedback")
+    }
+    self.kind = kind
+    self.mimeType = mimeType
+    self.clockRate = clockRate
+    self.channels = channels
+    self.parameters = try RtpCodecCapability.parameters(json["parameters"])
+    self.rtcpFeedback = feedback
   }
 }
 
