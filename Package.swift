@@ -120,6 +120,8 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "ErizoControllerTests", dependencies: ["ErizoController", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "MediaWorkerTests", dependencies: ["MediaWorker", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ORTCTests", dependencies: ["ORTC", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
