@@ -113,14 +113,6 @@ public final class SocketIOConnection: Sendable {
     send(.event(event, arguments))
   }
 
-  /// Sends an event and waits for the client's acknowledgement; nil when the client does not answer
-  /// within `timeout` or the connection ends first.
-  public func emitWithAck(_ event: String, _ arguments: [JSONValue], timeout: Duration) async -> [JSONValue]? {
-    await withCheckedContinuation { continuation in
-      emit(event, arguments, ackTimeout: timeout) { continuation.resume(returning: $0) }
-    }
-  }
-
   /// Queues an event asking for an acknowledgement, in order with every other packet; `onAck` runs
   /// once, with the client's arguments or with nil on timeout or disconnection.
   public func emit(
@@ -202,7 +194,7 @@ public final class SocketIOConnection: Sendable {
 
   var closingReason: DisconnectReason? { state.withLock { $0.closing } }
 
-  /// Delivers a client acknowledgement to the `emitWithAck` waiting for it.
+  /// Delivers a client acknowledgement to the handler of the event it answers.
   func acknowledge(_ id: Int, _ arguments: [JSONValue]) -> Bool {
     guard let pending = state.withLock({ $0.pendingAcks.removeValue(forKey: id) }) else { return false }
     pending.handler(arguments)
