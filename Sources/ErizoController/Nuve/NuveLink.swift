@@ -73,12 +73,13 @@ final class NuveLink: Sendable {
 
   /// Reports the controller's state (2 available, 1 warning, 0 full or draining) when it changed.
   func report(state newState: Int) async {
-    let (id, changed) = state.withLock { state -> (String?, Bool) in
-      guard state.controllerID != nil, state.reportedState != newState else { return (nil, false) }
+    // The id to report to, when registered and the state changed.
+    let id = state.withLock { state -> String? in
+      guard state.controllerID != nil, state.reportedState != newState else { return nil }
       state.reportedState = newState
-      return (state.controllerID, true)
+      return state.controllerID
     }
-    guard changed, let id else { return }
+    guard let id else { return }
     _ = try? await bus.call(
       BusTopology.nuveRoutingKey, method: "setInfo", args: ["id": .string(id), "state": .int(newState)],
       timeout: .seconds(3))

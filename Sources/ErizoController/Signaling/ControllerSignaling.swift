@@ -38,6 +38,7 @@ final class ControllerSignaling: SocketIOHandler {
   private let bucket: Mutex<TokenBucket>
   private let cachedKey = Mutex<String?>(nil)
   let draining = Atomic<Bool>(false)
+  private let metrics = ControllerMetrics()
 
   init(
     bus: any RPCBus, state: ControllerState, agents: AgentDirectory, nuve: NuveLink, settings: Settings,
@@ -58,7 +59,7 @@ final class ControllerSignaling: SocketIOHandler {
     -> SocketIOReply
   {
     if !wantsAck {
-      Counter(label: "erizo_controller_requests_without_ack_total").increment()
+      metrics.requestsWithoutAck.increment()
     }
     let started = ContinuousClock.now
     let result: Result<(String, JSONValue), ClientError>
@@ -171,7 +172,7 @@ final class ControllerSignaling: SocketIOHandler {
     guard let clientID = body?["clientId"]?.stringValue, let secret = body?["secret"]?.stringValue,
       let (client, previous, buffered) = await state.takeOver(clientID, secret: secret, connection: connection)
     else {
-      Counter(label: "erizo_controller_reconnects_refused_total").increment()
+      metrics.reconnectsRefused.increment()
       return .failure(.reconnectRefused)
     }
     if let previous, previous.isOpen { previous.disconnect() }
@@ -288,8 +289,17 @@ final class ControllerSignaling: SocketIOHandler {
     } else {
       value = 2
     }
-    Gauge(label: "erizo_controller_rooms").record(rooms)
-    Gauge(label: "erizo_controller_clients").record(await state.clientCount)
+    metrics.rooms.record(rooms)
+    metrics.clients.record(await state.clientCount)
     await nuve.report(state: value)
   }
+}
+
+/// The controller's fixed metric handles, made once (as `BusMetrics` does for the bus); the counters
+/// with per-event dimensions are made where they are counted.
+struct ControllerMetrics: Sendable {
+  let requestsWithoutAck = Counter(label: "erizo_controller_requests_without_ack_total")
+  let reconnectsRefused = Counter(label: "erizo_controller_reconnects_refused_total")
+  let rooms = Gauge(label: "erizo_controller_rooms")
+  let clients = Gauge(label: "erizo_controller_clients")
 }
