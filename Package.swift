@@ -73,7 +73,7 @@ let package = Package(
     // Roles.
     .target(
       name: "ErizoRoleSupport",
-      dependencies: ["AMQPRPC", "ErizoCore", "ErizoWire", log, lifecycle],
+      dependencies: ["AMQPRPC", "ErizoCore", "ErizoWire", hummingbird, httpTypes, log, lifecycle],
       swiftSettings: strictSettings),
     .target(
       name: "Nuve",
@@ -90,10 +90,13 @@ let package = Package(
       ],
       swiftSettings: strictSettings),
     .target(
-      name: "ErizoAgent", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      name: "ErizoAgent",
+      dependencies: [
+        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "MediaWorker", "ORTC", log, lifecycle,
+      ],
       swiftSettings: strictSettings),
     .target(
-      name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", log, lifecycle],
+      name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", hummingbird, log, lifecycle],
       swiftSettings: strictSettings),
     .target(name: "MediaWorker", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
 
@@ -122,6 +125,7 @@ let package = Package(
       name: "ErizoControllerTests", dependencies: ["ErizoController", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
       name: "MediaWorkerTests", dependencies: ["MediaWorker", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(name: "ErizoAgentTests", dependencies: ["ErizoAgent", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ORTCTests", dependencies: ["ORTC", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),

@@ -44,7 +44,12 @@ struct ControllerServer: Service {
     let socketIO = SocketIOServer(handler: signaling, logger: logger)
     let methods = ControllerMethods(signaling: signaling).table
     let app = Application(
-      responder: ControllerHTTPResponder(socketIO: socketIO),
+      responder: ControllerHTTPResponder(socketIO: socketIO) {
+        [
+          ("bus", bus.isConnected), ("nuve", nuve.controllerID != nil),
+          ("accepting", !signaling.draining.load(ordering: .relaxed)),
+        ]
+      },
       server: try Self.server(configuration, socketIO: socketIO),
       configuration: .init(
         address: .hostname("0.0.0.0", port: configuration.listenPort), serverName: "ErizoController"),
@@ -218,16 +223,16 @@ extension ControllerSignaling {
   }
 }
 
-/// The controller's HTTP side: Socket.IO long-polling, and `/healthz`.
+/// The controller's HTTP side: Socket.IO long-polling, `/healthz` and `/readyz` (bus connected,
+/// registered with Nuve, not draining).
 struct ControllerHTTPResponder: HTTPResponder {
   typealias Context = ControllerRequestContext
   let socketIO: SocketIOServer
+  let readiness: @Sendable () async -> [HealthEndpoints.Check]
 
   func respond(to request: Request, context: Context) async throws -> Response {
     if let response = await socketIO.respond(to: request, clientIP: context.remoteAddress) { return response }
-    if request.uri.path == "/healthz" {
-      return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
-    }
+    if let response = await HealthEndpoints.response(path: request.uri.path, checks: readiness) { return response }
     return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "Not Found")))
   }
 }
@@ -239,29 +244,5 @@ struct ControllerRequestContext: RequestContext {
   init(source: ApplicationRequestContextSource) {
     coreContext = .init(source: source)
     remoteAddress = source.channel.remoteAddress
-  }
-}
-
-/// The host's first non-loopback IPv4 address, the reference's default public IP.
-enum HostAddress {
-  static func firstExternalIPv4() -> String? {
-    var list: UnsafeMutablePointer<ifaddrs>?
-    guard getifaddrs(&list) == 0, let first = list else { return nil }
-    defer { freeifaddrs(list) }
-    var cursor: UnsafeMutablePointer<ifaddrs>? = first
-    while let entry = cursor {
-      defer { cursor = entry.pointee.ifa_next }
-      guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
-        entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0
-      else { continue }
-      var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-      guard
-        getnameinfo(
-          address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
-          == 0
-      else { continue }
-      return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-    return nil
   }
 }

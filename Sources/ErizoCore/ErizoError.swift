@@ -33,6 +33,8 @@ public struct ErizoError: Error, Sendable, CustomStringConvertible {
     public static let notFound = Code("not-found")
     /// The database cannot be reached or failed.
     public static let storeUnavailable = Code("store.unavailable")
+    /// A media worker cannot be started or does not answer.
+    public static let workerUnavailable = Code("worker.unavailable")
     /// The operation was cancelled.
     public static let cancelled = Code("cancelled")
   }

@@ -30,7 +30,9 @@ public enum RoleLauncher {
     }
     var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
     groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
-    groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+    // Drains run one after another (the last role first), each up to its own deadline.
+    groupConfiguration.maximumGracefulShutdownDuration =
+      configuration.controller.drainTimeout + configuration.agent.drainTimeout + .seconds(15)
     logger.info("starting", metadata: ["erizo.roles": "\(names)"])
     try await ServiceGroup(configuration: groupConfiguration).run()
     logger.info("stopped")

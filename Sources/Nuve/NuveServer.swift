@@ -33,7 +33,11 @@ struct NuveServer: Service {
         superserviceKey: superservice.key),
       logger: logger)
     let app = Application(
-      responder: NuveHTTPResponder(api: api),
+      responder: NuveHTTPResponder(api: api) {
+        // Ready: the bus is up and the store answers a read of the superservice.
+        let storeAnswers = (try? await store.service(id: superservice.id)) != nil
+        return [("bus", bus.isConnected), ("store", storeAnswers)]
+      },
       configuration: .init(address: .hostname("0.0.0.0", port: configuration.port), serverName: "Nuve"),
       logger: logger)
     try await withThrowingDiscardingTaskGroup { group in

@@ -4,7 +4,7 @@ public import Logging
 public import ServiceLifecycle
 
 /// ROV: the Prometheus exporter (spec §9). Gathering and `/metrics` come with the ROV issue; today
-/// the role starts, connects the bus and waits.
+/// the role connects the bus and serves `/healthz` and `/readyz` on its port.
 public struct ROVRole: ErizoRole {
   public static let roleName = "rov"
   public let configuration: ROVConfiguration
@@ -12,6 +12,9 @@ public struct ROVRole: ErizoRole {
   public init(configuration: ROVConfiguration) { self.configuration = configuration }
 
   public func services(bus: MessageBus, logger: Logger) -> [any Service] {
-    [ParkedService(name: Self.roleName, logger: logger)]
+    [
+      StatusHTTPService(port: configuration.port, name: "ROV", logger: logger) { [("bus", bus.isConnected)] },
+      ParkedService(name: Self.roleName, logger: logger),
+    ]
   }
 }

@@ -18,7 +18,7 @@ struct Erizo: AsyncParsableCommand {
       Exit codes: 0 clean shutdown, 1 run-time failure, 64 usage error, 78 invalid configuration.
       """,
     subcommands: [
-      All.self, NuveCommand.self, ControllerCommand.self, AgentCommand.self, ROVCommand.self,
+      All.self, NuveCommand.self, ControllerCommand.self, AgentCommand.self, ROVCommand.self, RunCommand.self,
       ConfigCommand.self,
     ])
 }
@@ -48,21 +48,50 @@ struct All: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Nuve, controller, agent and ROV in one process over the in-process bus (the embedded default).",
     discussion: """
-      Ports: Nuve 3000, controller 8080, ROV 3005; media from the agent's workers.
+      Ports: Nuve 3000, controller 8080, agent status 3004, ROV 3005; media from the agent's workers.
       Data directory: nuve.dataDirectory (default ./erizo-data). Set RABBITMQ_URL to use RabbitMQ instead.
       """)
   @OptionGroup var options: CommonOptions
 
   func run() async throws {
-    try await launch(options, inProcess: true) { config in
-      [
-        NuveRole(configuration: config.nuve),
-        ControllerRole(
-          configuration: config.controller, superserviceKey: config.nuve.superserviceKey,
-          nuveDataDirectory: config.nuve.dataDirectory),
-        AgentRole(configuration: config.agent), ROVRole(configuration: config.rov),
-      ]
+    try await launch(options, inProcess: true) { config in RoleName.allCases.map { $0.role(config) } }
+  }
+}
+
+/// The control-plane roles by the names the subcommands and `erizo run` use.
+enum RoleName: String, CaseIterable, ExpressibleByArgument {
+  case nuve, controller, agent, rov
+
+  func role(_ config: ErizoConfiguration) -> any ErizoRole {
+    switch self {
+    case .nuve: NuveRole(configuration: config.nuve)
+    case .controller:
+      ControllerRole(
+        configuration: config.controller, superserviceKey: config.nuve.superserviceKey,
+        nuveDataDirectory: config.nuve.dataDirectory)
+    case .agent: AgentRole(configuration: config.agent)
+    case .rov: ROVRole(configuration: config.rov)
     }
+  }
+}
+
+struct RunCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Runs the named roles in one process over RabbitMQ (the container entrypoint's `--nuve --erizoAgent …`).",
+    discussion: "Example: erizo run nuve controller. Roles: nuve, controller, agent, rov; each at most once.")
+  @Argument(help: "The roles to run.") var roles: [RoleName]
+  @OptionGroup var options: CommonOptions
+
+  func validate() throws {
+    guard !roles.isEmpty else { throw ValidationError("name at least one role") }
+    guard Set(roles).count == roles.count else { throw ValidationError("a role is named twice") }
+  }
+
+  func run() async throws {
+    // In start order: Nuve before the controllers that register with it.
+    let ordered = RoleName.allCases.filter(roles.contains)
+    try await launch(options, inProcess: false) { config in ordered.map { $0.role(config) } }
   }
 }
 
@@ -71,7 +100,7 @@ struct NuveCommand: AsyncParsableCommand {
     commandName: "nuve", abstract: "The REST room and token service (HTTP 3000) that application servers call.")
   @OptionGroup var options: CommonOptions
   func run() async throws {
-    try await launch(options, inProcess: false) { [NuveRole(configuration: $0.nuve)] }
+    try await launch(options, inProcess: false) { [RoleName.nuve.role($0)] }
   }
 }
 
@@ -81,13 +110,7 @@ struct ControllerCommand: AsyncParsableCommand {
     abstract: "The client gateway: Socket.IO signaling and WHIP/WHEP on HTTP 8080; places rooms on agents.")
   @OptionGroup var options: CommonOptions
   func run() async throws {
-    try await launch(options, inProcess: false) {
-      [
-        ControllerRole(
-          configuration: $0.controller, superserviceKey: $0.nuve.superserviceKey,
-          nuveDataDirectory: $0.nuve.dataDirectory)
-      ]
-    }
+    try await launch(options, inProcess: false) { [RoleName.controller.role($0)] }
   }
 }
 
@@ -96,7 +119,7 @@ struct AgentCommand: AsyncParsableCommand {
     commandName: "agent", abstract: "Runs and supervises this host's erizo-worker media processes.")
   @OptionGroup var options: CommonOptions
   func run() async throws {
-    try await launch(options, inProcess: false) { [AgentRole(configuration: $0.agent)] }
+    try await launch(options, inProcess: false) { [RoleName.agent.role($0)] }
   }
 }
 
@@ -105,7 +128,7 @@ struct ROVCommand: AsyncParsableCommand {
     commandName: "rov", abstract: "The Prometheus exporter of the whole cluster (HTTP 3005 /metrics).")
   @OptionGroup var options: CommonOptions
   func run() async throws {
-    try await launch(options, inProcess: false) { [ROVRole(configuration: $0.rov)] }
+    try await launch(options, inProcess: false) { [RoleName.rov.role($0)] }
   }
 }
 

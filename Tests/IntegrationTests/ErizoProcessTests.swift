@@ -65,7 +65,11 @@ struct ErizoProcessTests {
     let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("erizo-all-\(UUID())").path
     defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
     let outcome = try Self.run(
-      ["all"], environment: ["ERIZO_NUVE_DATA_DIRECTORY": dataDirectory], terminateAfter: .seconds(2))
+      ["all"],
+      environment: [
+        "ERIZO_NUVE_DATA_DIRECTORY": dataDirectory, "ERIZO_AGENT_PORT": String(Int.random(in: 45_000..<46_000)),
+        "ERIZO_ROV_PORT": String(Int.random(in: 46_000..<47_000)),
+      ], terminateAfter: .seconds(2))
     #expect(outcome.status == 0, "exit \(outcome.status): \(outcome.output)")
     #expect(outcome.output.contains("using the in-process bus"))
     #expect(outcome.output.contains("bus connected"))
@@ -76,7 +80,10 @@ struct ErizoProcessTests {
 
   @Test(.enabled(if: testRabbitMQURL != nil, "TEST_RABBITMQ_URL is not set"))
   func roleOverRabbitMQStopsCleanlyOnSIGTERM() throws {
-    let outcome = try Self.run(["agent"], environment: ["RABBITMQ_URL": testRabbitMQURL!], terminateAfter: .seconds(2))
+    let outcome = try Self.run(
+      ["agent"],
+      environment: ["RABBITMQ_URL": testRabbitMQURL!, "ERIZO_AGENT_PORT": String(Int.random(in: 47_000..<48_000))],
+      terminateAfter: .seconds(2))
     #expect(outcome.status == 0, "exit \(outcome.status): \(outcome.output)")
     #expect(outcome.output.contains("bus connected"))
   }

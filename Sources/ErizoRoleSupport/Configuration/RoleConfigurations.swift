@@ -119,6 +119,9 @@ public struct AgentConfiguration: Sendable {
   public var singlePortBase: Int
   public var metadata: JSONValue
   public var throttleSecret: String
+  public var port: Int
+  public var drainTimeout: Duration
+  public var workerPath: String
 
   init(_ reader: ConfigReader) throws(ErizoError) {
     numWorkers = try reader.int(
@@ -155,6 +158,14 @@ public struct AgentConfiguration: Sendable {
     throttleSecret = try reader.string(
       "agent.throttleSecret", default: "", env: ["NETWORK_THROTTLE_SECRET"],
       help: "secret for `applyNetworkThrottle`; empty: refused")
+    port = try reader.int(
+      "agent.port", default: 3004, range: 1...65535, help: "HTTP port of `/healthz`, `/readyz` and `/metrics`")
+    drainTimeout = .seconds(
+      try reader.int(
+        "agent.drainTimeout", default: 20, range: 0...86_400,
+        help: "seconds a draining agent (SIGTERM) waits for its rooms to close"))
+    workerPath = try reader.string(
+      "agent.workerPath", default: "", help: "the erizo-worker executable; empty: beside the erizo executable")
   }
 }
 

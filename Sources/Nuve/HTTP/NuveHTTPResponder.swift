@@ -1,20 +1,31 @@
 internal import ErizoCore
+public import ErizoRoleSupport
 internal import Foundation
 internal import HTTPTypes
 public import Hummingbird
 internal import Logging
 
 /// Serves `NuveAPI` over HTTP with the reference's envelope: CORS on every response, `OPTIONS` → 200
-/// `OK`, JSON or urlencoded bodies, trailing slashes ignored (spec §1.1).
+/// `OK`, JSON or urlencoded bodies, trailing slashes ignored (spec §1.1). `/healthz` and `/readyz`
+/// answer without authentication.
 public struct NuveHTTPResponder: HTTPResponder {
   public typealias Context = BasicRequestContext
   let api: NuveAPI
+  let readiness: @Sendable () async -> [HealthEndpoints.Check]
   /// Bodies above this size get 413.
   static let maximumBodySize = 1 << 20
 
-  public init(api: NuveAPI) { self.api = api }
+  public init(api: NuveAPI, readiness: @escaping @Sendable () async -> [HealthEndpoints.Check] = { [] }) {
+    self.api = api
+    self.readiness = readiness
+  }
 
   public func respond(to request: Request, context: Context) async throws -> Response {
+    if request.method == .get,
+      let response = await HealthEndpoints.response(path: request.uri.path, checks: readiness)
+    {
+      return response
+    }
     var request = request
     let response: NuveResponse
     do {

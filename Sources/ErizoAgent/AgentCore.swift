@@ -1,0 +1,199 @@
+internal import AMQPRPC
+internal import ErizoCore
+internal import ErizoWire
+internal import Foundation
+internal import Logging
+internal import ORTC
+
+/// The agent's behaviour behind its bus methods (spec §7, §8): placing rooms on workers, the
+/// agent-side clients of `handleUserRequest`, cleanup on `deleteUser`/`handleEcDown`, a worker's
+/// death, and the drain.
+actor AgentCore {
+  let agentID: String
+  let pool: WorkerPool
+  let bus: any RPCBus
+  let routerCapabilities: JSONValue
+  let throttleSecret: String
+  let logger: Logger
+  private(set) var rooms = AgentRooms()
+  private(set) var draining = false
+  private var placing: [String: Task<AgentRooms.Room?, Never>] = [:]
+
+  init(
+    agentID: String, pool: WorkerPool, bus: any RPCBus, mediaCodecs: [JSONValue], throttleSecret: String,
+    logger: Logger
+  ) throws(ORTCError) {
+    self.throttleSecret = throttleSecret
+    self.agentID = agentID
+    self.pool = pool
+    self.bus = bus
+    self.routerCapabilities = try RouterCapabilities.generate(mediaCodecs: mediaCodecs).json
+    self.logger = logger
+  }
+
+  var roomCount: Int { rooms.count }
+  var clientCount: Int { rooms.clientCount }
+
+  func startDraining() { draining = true }
+
+  // MARK: placement
+
+  /// `getMediasoupWork [roomId, ecId]`: the room's router, made on the least-loaded worker the
+  /// first time; concurrent calls for one room share that one placement. A draining agent or one
+  /// without a running worker refuses with an error reply instead of staying silent.
+  func placeRoom(_ roomID: String, controllerID: String) async -> JSONValue {
+    if let room = rooms.room(roomID) { return placementReply(room) }
+    guard !draining else { return Self.error("the agent is draining", 2005) }
+    let task: Task<AgentRooms.Room?, Never>
+    if let running = placing[roomID] {
+      task = running
+    } else {
+      task = Task { await self.createRoom(roomID, controllerID: controllerID) }
+      placing[roomID] = task
+    }
+    let room = await task.value
+    placing[roomID] = nil
+    guard let room else { return Self.error("no media worker could take the room", 2005) }
+    return placementReply(room)
+  }
+
+  private func createRoom(_ roomID: String, controllerID: String) async -> AgentRooms.Room? {
+    for _ in 0..<2 {
+      guard let worker = await pool.leastLoaded() else { return nil }
+      let routerID = UUID().uuidString.lowercased()
+      do {
+        try await pool.createRouter(on: worker, routerID: routerID)
+      } catch {
+        logger.warning(
+          "router creation failed", metadata: ["agent.worker": "\(worker)", "error": "\(error.reason)"])
+        continue
+      }
+      let room = AgentRooms.Room(id: roomID, controllerID: controllerID, worker: worker, routerID: routerID)
+      rooms.add(room)
+      logger.info(
+        "room placed",
+        metadata: [LogMetadataKey.roomID: "\(roomID)", "agent.worker": "\(worker)", "agent.router": "\(routerID)"])
+      return room
+    }
+    return nil
+  }
+
+  private func placementReply(_ room: AgentRooms.Room) -> JSONValue {
+    ["roomId": .string(room.id), "agentId": .string(agentID), "routerId": .string(room.routerID)]
+  }
+
+  // MARK: clients
+
+  /// `handleUserRequest [roomId, clientId, userName, method, data]` → `{retEvent, data}` (spec §4.3).
+  func handleUserRequest(roomID: String, clientID: String, userName: String, method: String, data: JSONValue)
+    async -> JSONValue
+  {
+    guard AgentRequests.known.contains(method) else { return Self.error("unknown request.method", 1004) }
+    guard let room = rooms.room(roomID) else { return Self.error("can't find room", 2001) }
+    if method == "getRouterRtpCapabilities" {
+      _ = rooms.ensureClient(clientID, userName: userName, inRoom: roomID)
+      return Self.success(routerCapabilities)
+    }
+    guard let client = room.clients[clientID] else { return Self.error("user not find", 2002) }
+    switch method {
+    case "join":
+      switch rooms.join(
+        clientID, inRoom: roomID, rtpCapabilities: data["rtpCapabilities"], sctpCapabilities: data["sctpCapabilities"])
+      {
+      case .joined: return Self.success([:])
+      case .alreadyJoined: return Self.error("user joined", 2003)
+      case .noRoom: return Self.error("can't find room", 2001)
+      case .noClient: return Self.error("user not find", 2002)
+      }
+    case "applyNetworkThrottle", "resetNetworkThrottle":
+      guard !throttleSecret.isEmpty, data["secret"]?.stringValue == throttleSecret else {
+        return Self.error("operation NOT allowed", 1002)
+      }
+      // The reference shapes the host's traffic with `tc`; this agent does not touch the host's
+      // network, and says so with the same code.
+      return Self.error("network throttling is not available on this agent", 1002)
+    default:
+      return AgentRequests.withoutMediaObjects(method, data: data, joined: client.joined)
+    }
+  }
+
+  /// `deleteUser [roomId, clientId]`: forgets the client; an empty room has its router closed.
+  func deleteUser(roomID: String, clientID: String) async {
+    guard let room = rooms.removeClient(clientID, fromRoom: roomID) else { return }
+    await close(room, reason: "empty")
+  }
+
+  /// `handleEcDown [ecId]`: the controller is gone, and so are its rooms.
+  func controllerDown(_ controllerID: String) async {
+    for room in rooms.removeRooms(where: { $0.controllerID == controllerID }) {
+      await close(room, reason: "controller down")
+    }
+  }
+
+  /// A worker died: its rooms are gone. Their controller disconnects the room's clients
+  /// (`deleteRoom`), so they rejoin and get a room on a live worker.
+  func workerDied(routers: Set<String>) async {
+    let gone = rooms.removeRooms { routers.contains($0.routerID) }
+    for room in gone {
+      logger.warning("room lost with its media worker", metadata: [LogMetadataKey.roomID: "\(room.id)"])
+      do {
+        _ = try await bus.call(
+          BusTopology.controllerQueue(room.controllerID), method: "deleteRoom", args: [.string(room.id)],
+          timeout: .seconds(5))
+      } catch {
+        logger.warning(
+          "controller not told of a lost room", metadata: [LogMetadataKey.roomID: "\(room.id)", "error": "\(error)"])
+      }
+    }
+  }
+
+  private func close(_ room: AgentRooms.Room, reason: String) async {
+    await pool.closeRouter(room.routerID)
+    logger.info("room closed", metadata: [LogMetadataKey.roomID: "\(room.id)", "agent.reason": "\(reason)"])
+  }
+
+  /// Closes every room (shutdown after the drain).
+  func closeAll() async {
+    for room in rooms.removeRooms(where: { _ in true }) { await close(room, reason: "agent stopping") }
+  }
+
+  static func success(_ data: JSONValue) -> JSONValue { ["retEvent": "success", "data": ["data": data]] }
+  static func error(_ message: String, _ code: Int) -> JSONValue {
+    ["retEvent": "error", "data": ["errmsg": .string(message), "errcode": .int(code)]]
+  }
+}
+
+/// The request set of spec §4.3 and the answers that follow from the agent's object model while
+/// the worker has no transports yet: every lookup of a transport, producer or consumer misses, with
+/// the reference's per-method errcodes.
+enum AgentRequests {
+  static let known: Set<String> = [
+    "getRouterRtpCapabilities", "createWebRtcTransport", "join", "connectWebRtcTransport", "restartIce", "produce",
+    "closeProducer", "pauseProducer", "resumeProducer", "pauseConsumer", "resumeConsumer",
+    "setConsumerPreferredLayers", "setConsumerPriority", "requestConsumerKeyFrame", "produceData",
+    "getTransportStats", "getProducerStats", "getConsumerStats", "getDataProducerStats", "getDataConsumerStats",
+    "applyNetworkThrottle", "resetNetworkThrottle",
+  ]
+
+  static func withoutMediaObjects(_ method: String, data: JSONValue, joined: Bool) -> JSONValue {
+    switch method {
+    case "createWebRtcTransport":
+      return AgentCore.error("the media worker cannot create WebRTC transports yet", 2000)
+    case "connectWebRtcTransport", "restartIce":
+      return AgentCore.error("can't find transport", 2003)
+    case "produce", "produceData":
+      return joined ? AgentCore.error("can't find transport", 2004) : AgentCore.error("Peer not yet joined", 2003)
+    case "closeProducer", "pauseProducer", "resumeProducer":
+      return joined ? AgentCore.error("can't find producer", 2004) : AgentCore.error("Peer not yet joined", 2003)
+    case "pauseConsumer", "resumeConsumer", "setConsumerPreferredLayers", "setConsumerPriority",
+      "requestConsumerKeyFrame":
+      return joined ? AgentCore.error("can't find consumer", 2004) : AgentCore.error("Peer not yet joined", 2003)
+    case "getTransportStats": return AgentCore.error("can't find transport", 2003)
+    case "getProducerStats": return AgentCore.error("can't find producer", 2003)
+    case "getConsumerStats": return AgentCore.error("can't find consumer", 2003)
+    case "getDataProducerStats": return AgentCore.error("can't find dataProducer", 2003)
+    case "getDataConsumerStats": return AgentCore.error("can't find dataConsumer", 2003)
+    default: return AgentCore.error("unknown request.method", 1004)
+    }
+  }
+}

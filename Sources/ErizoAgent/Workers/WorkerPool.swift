@@ -1,0 +1,191 @@
+internal import ErizoCore
+internal import Foundation
+internal import Logging
+internal import MediaWorker
+
+/// The host's `erizo-worker` processes: started at launch, restarted one by one when they die (with
+/// backoff), and chosen for new rooms by load. A dead worker never takes the agent down.
+actor WorkerPool {
+  struct Options: Sendable {
+    var executable: String
+    var count: Int
+    var arguments: [String]
+    var requestTimeout: Duration = .seconds(5)
+  }
+
+  /// What the pool says about one worker, for stats and health.
+  struct WorkerInfo: Sendable {
+    let index: Int
+    let pid: Int32?
+    let running: Bool
+    let routers: Int
+    let cpuPercent: Double
+    let residentBytes: Int
+    let restarts: Int
+  }
+
+  private struct Slot {
+    var channel: WorkerChannel?
+    var running = false
+    var routers: Set<String> = []
+    var restarts = 0
+    var failuresInARow = 0
+    var startedAt = ContinuousClock.now
+    var cpu = CPUMeter()
+  }
+
+  private let options: Options
+  private let logger: Logger
+  private var slots: [Slot]
+  private var stopping = false
+  /// Called after a worker died, with the routers it held (their rooms are gone).
+  private var onDeath: (@Sendable (_ index: Int, _ routers: Set<String>) async -> Void)?
+
+  init(options: Options, logger: Logger) {
+    self.options = options
+    self.logger = logger
+    slots = Array(repeating: Slot(), count: max(1, options.count))
+  }
+
+  func setDeathHandler(_ handler: @escaping @Sendable (_ index: Int, _ routers: Set<String>) async -> Void) {
+    onDeath = handler
+  }
+
+  /// Starts every worker; a worker that cannot start is retried like one that died.
+  func start() {
+    for index in slots.indices { spawn(index) }
+  }
+
+  var count: Int { slots.count }
+  var runningCount: Int { slots.filter(\.running).count }
+
+  /// The running worker with the least load (routers for now), lowest index first.
+  func leastLoaded() -> Int? {
+    slots.indices.filter { slots[$0].running }.min { slots[$0].routers.count < slots[$1].routers.count }
+  }
+
+  /// Creates a router on a worker; the pool remembers which worker holds it.
+  func createRouter(on index: Int, routerID: String) async throws(WorkerChannel.Failure) {
+    guard let channel = slots[index].channel, slots[index].running else { throw .closed }
+    slots[index].routers.insert(routerID)
+    do {
+      _ = try await channel.request(
+        "worker.createRouter", data: ["routerId": .string(routerID)], timeout: options.requestTimeout)
+    } catch {
+      slots[index].routers.remove(routerID)
+      throw error
+    }
+  }
+
+  /// Closes a router; quietly, since its worker may already be gone.
+  func closeRouter(_ routerID: String) async {
+    guard let index = slots.indices.first(where: { slots[$0].routers.contains(routerID) }) else { return }
+    slots[index].routers.remove(routerID)
+    guard let channel = slots[index].channel else { return }
+    do {
+      _ = try await channel.request("router.close", handlerID: routerID, timeout: options.requestTimeout)
+    } catch {
+      logger.info("router close failed", metadata: ["agent.router": "\(routerID)", "error": "\(error.reason)"])
+    }
+  }
+
+  /// Samples CPU and memory of every worker and returns what the pool knows.
+  func sample() -> [WorkerInfo] {
+    let now = ContinuousClock.now
+    return slots.indices.map { index in
+      let pid = slots[index].channel?.pid
+      if let pid, let ticks = ProcessStats.processTicks(pid) { slots[index].cpu.record(ticks: ticks, at: now) }
+      return WorkerInfo(
+        index: index, pid: pid, running: slots[index].running, routers: slots[index].routers.count,
+        cpuPercent: slots[index].cpu.percent, residentBytes: pid.map(ProcessStats.residentBytes) ?? 0,
+        restarts: slots[index].restarts)
+    }
+  }
+
+  /// Closes every channel and waits up to `grace` for the workers to leave, then kills the rest.
+  func shutdown(grace: Duration = .seconds(2)) async {
+    stopping = true
+    let channels = slots.compactMap(\.channel)
+    for channel in channels { channel.close() }
+    let deadline = ContinuousClock.now + grace
+    while slots.contains(where: { $0.channel != nil }), ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(20))
+    }
+    for slot in slots { slot.channel?.kill() }
+  }
+
+  private func spawn(_ index: Int) {
+    guard !stopping else { return }
+    let logger = logger
+    do {
+      let channel = try WorkerChannel.spawn(
+        executable: options.executable, arguments: options.arguments,
+        onMessage: { [weak self] message in
+          switch message {
+          case .notification(_, "running", _):
+            Task { await self?.markRunning(index) }
+          case .log(let line):
+            Self.log(line, worker: index, logger: logger)
+          default:
+            break
+          }
+        },
+        onExit: { [weak self] status in Task { await self?.exited(index, status: status) } })
+      slots[index].channel = channel
+      slots[index].startedAt = .now
+      logger.info("media worker started", metadata: ["agent.worker": "\(index)", "agent.worker.pid": "\(channel.pid)"])
+    } catch {
+      logger.error("media worker cannot start", metadata: ["agent.worker": "\(index)", "error": "\(error.message)"])
+      scheduleRestart(index)
+    }
+  }
+
+  private func markRunning(_ index: Int) {
+    guard slots[index].channel != nil else { return }
+    slots[index].running = true
+  }
+
+  private func exited(_ index: Int, status: Int32) async {
+    let routers = slots[index].routers
+    let pid = slots[index].channel?.pid ?? 0
+    slots[index].channel = nil
+    slots[index].running = false
+    slots[index].routers = []
+    if stopping { return }
+    let signal = status & 0x7f
+    let description = signal != 0 ? "signal \(signal)" : "exit code \((status >> 8) & 0xff)"
+    logger.error(
+      "media worker died",
+      metadata: [
+        "agent.worker": "\(index)", "agent.worker.pid": "\(pid)", "agent.worker.status": "\(description)",
+        "agent.routers": "\(routers.count)",
+      ])
+    scheduleRestart(index)
+    if let onDeath, !routers.isEmpty { await onDeath(index, routers) }
+  }
+
+  /// Restarts a worker: at once after a long healthy run, then backing off 100 ms, 200 ms… up to 5 s
+  /// while it keeps dying young.
+  private func scheduleRestart(_ index: Int) {
+    guard !stopping else { return }
+    if ContinuousClock.now - slots[index].startedAt > .seconds(30) { slots[index].failuresInARow = 0 }
+    let delay = Duration.milliseconds(min(5000, 100 << min(slots[index].failuresInARow, 6)))
+    slots[index].failuresInARow += 1
+    slots[index].restarts += 1
+    Task {
+      try? await Task.sleep(for: delay)
+      self.spawn(index)
+    }
+  }
+
+  /// Worker log lines start with their level: D, W, E or X (mediasoup's channel log).
+  private static func log(_ line: String, worker: Int, logger: Logger) {
+    let text = String(line.dropFirst())
+    let metadata: Logger.Metadata = ["agent.worker": "\(worker)"]
+    switch line.first {
+    case "E", "X": logger.error("\(text)", metadata: metadata)
+    case "W": logger.warning("\(text)", metadata: metadata)
+    default: logger.debug("\(text)", metadata: metadata)
+    }
+  }
+}

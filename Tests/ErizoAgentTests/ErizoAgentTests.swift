@@ -1,0 +1,103 @@
+import ErizoCore
+import Foundation
+import Testing
+
+@testable import ErizoAgent
+
+@Suite("agent rooms and clients")
+struct AgentRoomsTests {
+  func roomWithClient() -> AgentRooms {
+    var rooms = AgentRooms()
+    rooms.add(.init(id: "r", controllerID: "ec", worker: 0, routerID: "router-1"))
+    let made = rooms.ensureClient("c1", userName: "alice", inRoom: "r")
+    #expect(made)
+    return rooms
+  }
+
+  @Test func joinOutcomes() {
+    var rooms = roomWithClient()
+    let outcomes = [
+      rooms.join("c1", inRoom: "nowhere", rtpCapabilities: nil, sctpCapabilities: nil),
+      rooms.join("c2", inRoom: "r", rtpCapabilities: nil, sctpCapabilities: nil),
+      rooms.join("c1", inRoom: "r", rtpCapabilities: ["codecs": []], sctpCapabilities: nil),
+      rooms.join("c1", inRoom: "r", rtpCapabilities: nil, sctpCapabilities: nil),
+    ]
+    #expect(outcomes == [.noRoom, .noClient, .joined, .alreadyJoined])
+    #expect(rooms.room("r")?.clients["c1"]?.rtpCapabilities == ["codecs": []], "a second join changes nothing")
+    let orphan = rooms.ensureClient("c3", userName: "x", inRoom: "nowhere")
+    #expect(!orphan, "no client without a room")
+  }
+
+  @Test func theLastClientEmptiesTheRoom() {
+    var rooms = roomWithClient()
+    _ = rooms.ensureClient("c2", userName: "bob", inRoom: "r")
+    let first = rooms.removeClient("c1", fromRoom: "r")
+    #expect(first == nil)
+    #expect(rooms.count == 1)
+    let last = rooms.removeClient("c2", fromRoom: "r")
+    #expect(last?.routerID == "router-1")
+    #expect(rooms.count == 0)
+    let again = rooms.removeClient("c2", fromRoom: "r")
+    #expect(again == nil, "unknown rooms are ignored")
+  }
+
+  @Test func removingRoomsByController() {
+    var rooms = roomWithClient()
+    rooms.add(.init(id: "s", controllerID: "other", worker: 1, routerID: "router-2"))
+    let removed = rooms.removeRooms { $0.controllerID == "ec" }
+    #expect(removed.map(\.id) == ["r"])
+    #expect(rooms.room("s") != nil)
+  }
+
+  @Test func requestsWithoutMediaObjectsKeepTheReferenceCodes() {
+    func code(_ method: String, joined: Bool) -> JSONValue? {
+      AgentRequests.withoutMediaObjects(method, data: [:], joined: joined)["data"]?["errcode"]
+    }
+    #expect(code("produce", joined: false) == 2003)
+    #expect(code("produce", joined: true) == 2004)
+    #expect(code("pauseConsumer", joined: true) == 2004, "the reference's always-2003 bug is not kept")
+    #expect(code("connectWebRtcTransport", joined: true) == 2003)
+    #expect(code("getConsumerStats", joined: true) == 2003)
+    #expect(AgentRequests.known.count == 22)
+  }
+}
+
+@Suite("process figures from /proc")
+struct ProcessStatsTests {
+  @Test func processTicksSkipTheCommandName() {
+    // A command name with spaces and parentheses; utime 1500 and stime 250 are fields 14 and 15.
+    let line = "4242 (erizo (w) 1) S 1 4242 4242 0 -1 4194560 900 0 0 0 1500 250 0 0 20 0 3 0 100 0"
+    #expect(ProcessStats.parseProcessTicks(line) == 1750)
+    #expect(ProcessStats.parseProcessTicks("garbage") == nil)
+  }
+
+  @Test func hostTicksCountIdleAndIOWaitAsIdle() throws {
+    let text = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4\n"
+    let ticks = try #require(ProcessStats.parseHostTicks(text))
+    #expect(ticks.busy == 150)
+    #expect(ticks.total == 1000)
+    #expect(ProcessStats.parseHostTicks("intr 1 2 3") == nil)
+  }
+
+  @Test func memoryFractionFromMeminfo() {
+    let text = "MemTotal:       1000 kB\nMemFree:         100 kB\nMemAvailable:    250 kB\n"
+    #expect(ProcessStats.parseMemoryFraction(text) == 0.75)
+    #expect(ProcessStats.parseMemoryFraction("") == 0)
+  }
+
+  @Test func cpuMeterMeasuresBetweenReadings() {
+    var meter = CPUMeter()
+    let start = ContinuousClock.now
+    meter.record(ticks: 1000, at: start)
+    #expect(meter.percent == 0)
+    // Half a core for two seconds: ticksPerSecond ticks.
+    meter.record(ticks: 1000 + UInt64(ProcessStats.ticksPerSecond), at: start + .seconds(2))
+    #expect(abs(meter.percent - 50) < 0.001)
+  }
+
+  @Test func readsThisProcess() {
+    #expect(ProcessStats.processTicks(getpid()) != nil)
+    #expect(ProcessStats.residentBytes(getpid()) > 0)
+    #expect(ProcessStats.hostTicks() != nil)
+  }
+}
