@@ -98,7 +98,7 @@ let package = Package(
     .target(
       name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", hummingbird, log, lifecycle],
       swiftSettings: strictSettings),
-    .target(name: "MediaWorker", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
+    .target(name: "MediaWorker", dependencies: ["ErizoCore", "COpenSSL", "CSRTP"], swiftSettings: strictSettings),
 
     // Executables: thin mains.
     .executableTarget(
