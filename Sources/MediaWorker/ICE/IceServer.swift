@@ -1,4 +1,4 @@
-public import ErizoCore
+internal import ErizoCore
 
 /// One path a transport's packets travel: a local socket and a remote address.
 public struct TransportTuple: Hashable, Sendable {

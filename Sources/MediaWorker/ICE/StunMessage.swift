@@ -1,4 +1,4 @@
-public import ErizoCore
+internal import ErizoCore
 
 /// A STUN message (RFC 5389) as ICE uses it: parsed from a datagram, checked for integrity and
 /// fingerprint, and built for responses. Sans-IO; the attributes ICE-lite needs are decoded, the

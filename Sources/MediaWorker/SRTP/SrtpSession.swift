@@ -1,0 +1,89 @@
+internal import CSRTP
+
+/// One direction of SRTP/SRTCP protection through libsrtp2 (media-worker spec §4.4): an outbound
+/// session protects what a transport sends, an inbound one unprotects what it receives. Any SSRC,
+/// replay window 1 024, repeated sends allowed (NACK retransmissions). In-place on a caller's
+/// buffer with room for the tag; no allocation per packet.
+public final class SrtpSession {
+  public enum Direction: Sendable { case inbound, outbound }
+
+  public enum SrtpError: Error, Equatable {
+    case setup(Int32)
+    case rejected(Int32)
+    case noRoom
+  }
+
+  /// The most bytes protection adds: the auth tag (16 for GCM, 10 for HMAC-SHA1-80) plus the SRTCP
+  /// index (4).
+  public static let maximumOverhead = 16 + 4
+
+  private var session: srtp_t?
+
+  private static let initialised = Int32(srtp_init().rawValue)
+
+  public init(profile: SrtpProfile, key: [UInt8], direction: Direction) throws(SrtpError) {
+    guard Self.initialised == Int32(srtp_err_status_ok.rawValue) else { throw .setup(Self.initialised) }
+    guard key.count == profile.masterLength else { throw .setup(-1) }
+    var policy = srtp_policy_t()
+    switch profile {
+    case .aeadAes128Gcm:
+      srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp)
+      srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp)
+    case .aesCm128HmacSha1_80:
+      srtp_crypto_policy_set_rtp_default(&policy.rtp)  // AES_CM_128_HMAC_SHA1_80
+      srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+    }
+    policy.ssrc.type = direction == .inbound ? ssrc_any_inbound : ssrc_any_outbound
+    policy.window_size = 1024
+    policy.allow_repeat_tx = 1
+    policy.next = nil
+    var material = key
+    let status = material.withUnsafeMutableBufferPointer { buffer -> srtp_err_status_t in
+      policy.key = buffer.baseAddress
+      return srtp_create(&session, &policy)
+    }
+    guard status == srtp_err_status_ok else { throw .setup(Int32(status.rawValue)) }
+  }
+
+  deinit {
+    if let session { srtp_dealloc(session) }
+  }
+
+  /// Protects the RTP packet in `buffer[..<length]` in place; returns the new length. The buffer
+  /// needs `maximumOverhead` spare bytes.
+  public func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
+    guard buffer.count >= length + Self.maximumOverhead else { throw .noRoom }
+    var size = Int32(length)
+    let status = srtp_protect(session, buffer.baseAddress, &size)
+    guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
+    return Int(size)
+  }
+
+  /// Unprotects an SRTP packet in place; returns the plaintext length.
+  public func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
+    var size = Int32(length)
+    let status = srtp_unprotect(session, buffer.baseAddress, &size)
+    guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
+    return Int(size)
+  }
+
+  public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
+    guard buffer.count >= length + Self.maximumOverhead else { throw .noRoom }
+    var size = Int32(length)
+    let status = srtp_protect_rtcp(session, buffer.baseAddress, &size)
+    guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
+    return Int(size)
+  }
+
+  public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
+    var size = Int32(length)
+    let status = srtp_unprotect_rtcp(session, buffer.baseAddress, &size)
+    guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
+    return Int(size)
+  }
+
+  /// Forgets an outbound stream (a closing consumer), so the session does not grow without bound.
+  public func removeStream(ssrc: UInt32) {
+    _ = srtp_remove_stream(session, ssrc.bigEndian)
+  }
+}
