@@ -45,6 +45,7 @@ let package = Package(
     .systemLibrary(
       name: "CSRTP", path: "Sources/CSRTP", pkgConfig: "libsrtp2",
       providers: [.apt(["libsrtp2-dev"])]),
+    .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
     .systemLibrary(
       name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"])]),
@@ -98,7 +99,8 @@ let package = Package(
     .target(
       name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", hummingbird, log, lifecycle],
       swiftSettings: strictSettings),
-    .target(name: "MediaWorker", dependencies: ["ErizoCore", "COpenSSL", "CSRTP"], swiftSettings: strictSettings),
+    .target(
+      name: "MediaWorker", dependencies: ["ErizoCore", "COpenSSL", "CSRTP", "CEpoll"], swiftSettings: strictSettings),
 
     // Executables: thin mains.
     .executableTarget(

@@ -10,10 +10,13 @@ public struct WorkerCore {
   /// Set by `worker.close`: the loop sends the reply and exits.
   public private(set) var closing = false
   let pid: Int
+  /// Transports, producers and consumers; nil in a core that serves only M0 (unit tests).
+  public let engine: MediaEngine?
 
-  public init(settings: WorkerSettings, pid: Int? = nil) {
+  public init(settings: WorkerSettings, pid: Int? = nil, engine: MediaEngine? = nil) {
     self.settings = settings
     self.pid = pid ?? Int(getpid())
+    self.engine = engine
   }
 
   /// The notification the worker sends once it is ready.
@@ -81,11 +84,37 @@ public struct WorkerCore {
       let routerID = method == "router.close" ? handlerID : data["routerId"]?.stringValue ?? ""
       guard let index = routerIDs.firstIndex(of: routerID) else { throw .error("Router not found") }
       routerIDs.remove(at: index)
+      engine?.closeRouter(routerID)
       return .null
+    case "router.createWebRtcTransport":
+      guard routerIDs.contains(handlerID) else { throw .error("Router not found [handlerId:\(handlerID)]") }
+      guard let engine else { throw .error("this worker has no media engine") }
+      return try engine.createWebRtcTransport(routerID: handlerID, data: data)
+    case "router.closeTransport":
+      guard let engine, let id = data["transportId"]?.stringValue else { throw .type("missing transportId") }
+      engine.closeTransport(try engine.transport(id))
+      return .null
+    case _ where method.hasPrefix("transport."):
+      guard let engine else { throw .error("this worker has no media engine") }
+      return try engine.handleTransport(method, try engine.transport(handlerID), data: data, now: .now)
+    case _ where method.hasPrefix("producer."):
+      guard let engine, let producer = engine.producers[handlerID] else {
+        throw .error("Producer not found [handlerId:\(handlerID)]")
+      }
+      return try engine.handleProducer(method, producer)
+    case _ where method.hasPrefix("consumer."):
+      guard let engine, let consumer = engine.consumers[handlerID] else {
+        throw .error("Consumer not found [handlerId:\(handlerID)]")
+      }
+      return try engine.handleConsumer(method, consumer)
     case "router.dump":
       guard routerIDs.contains(handlerID) else { throw .error("Router not found [handlerId:\(handlerID)]") }
       return [
-        "id": .string(handlerID), "transportIds": [], "rtpObserverIds": [], "mapProducerIdConsumerIds": [:],
+        "id": .string(handlerID),
+        "transportIds": .array(
+          (engine?.transports.values.filter { $0.routerID == handlerID }.map(\.id).sorted() ?? []).map(JSONValue.string)
+        ),
+        "rtpObserverIds": [], "mapProducerIdConsumerIds": [:],
         "mapConsumerIdProducerId": [:], "mapProducerIdObservers": [:], "mapDataProducerIdDataConsumerIds": [:],
         "mapDataConsumerIdDataProducerId": [:],
       ]

@@ -84,8 +84,11 @@ struct WorkerCoreTests {
       core.handle(.request(id: 7, method: "router.dump", handlerID: "r1", data: .null))
         == [.rejected(id: 7, error: .error, reason: "Router not found [handlerId:r1]")])
     #expect(
-      core.handle(.request(id: 8, method: "transport.connect", handlerID: "t", data: .null))
-        == [.rejected(id: 8, error: .error, reason: "unknown method 'transport.connect'")])
+      core.handle(.request(id: 8, method: "nope.connect", handlerID: "t", data: .null))
+        == [.rejected(id: 8, error: .error, reason: "unknown method 'nope.connect'")])
+    #expect(
+      core.handle(.request(id: 9, method: "transport.connect", handlerID: "t", data: .null))
+        == [.rejected(id: 9, error: .error, reason: "this worker has no media engine")])
   }
 
   @Test func settingsAndResourceUsage() {

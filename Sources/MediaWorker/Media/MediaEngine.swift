@@ -1,0 +1,551 @@
+public import ErizoCore
+internal import Glibc
+
+/// The worker's media objects below the routers — WebRtcTransports, producers, consumers — and
+/// the packet path between them (media-worker spec §1, §4, §5). Requests come from `WorkerCore`;
+/// datagrams and timer ticks from the loop. Notifications collect in `outbox` for the loop to send
+/// after each step, so a response always precedes the notifications it caused.
+public final class MediaEngine {
+  let sockets: any MediaSockets
+  let dtlsContext: DtlsContext
+  var settings: WorkerSettings
+  var transports: [String: WebRtcTransport] = [:]
+  var transportsBySocket: [Int: WebRtcTransport] = [:]
+  var producers: [String: Producer] = [:]
+  var consumers: [String: Consumer] = [:]
+  /// Notifications and logs waiting to go to the parent.
+  public var outbox: [ChannelMessage] = []
+  /// One send buffer for the whole worker: every forwarded packet is rewritten and protected here.
+  private var scratch = [UInt8](repeating: 0, count: 65_536)
+  private var rtcpScratch: [UInt8] = []
+  public private(set) var counters = Counters()
+
+  /// Drops and forwards, for stats and tests.
+  public struct Counters: Sendable, Equatable {
+    public var forwardedPackets = 0
+    public var droppedPackets = 0
+    public var malformedPackets = 0
+  }
+
+  public init(sockets: any MediaSockets, settings: WorkerSettings) throws(ErizoError) {
+    self.sockets = sockets
+    self.settings = settings
+    dtlsContext = try DtlsContext()
+    rtcpScratch.reserveCapacity(1500)
+  }
+
+  // MARK: requests
+
+  /// `router.createWebRtcTransport` (handler: the router).
+  func createWebRtcTransport(routerID: String, data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
+    guard let transportID = data["transportId"]?.stringValue, !transportID.isEmpty else {
+      throw .type("missing transportId")
+    }
+    guard transports[transportID] == nil else { throw .error("a Transport with the same transportId already exists") }
+    let listen = data["listenInfos"]?.arrayValue?.first ?? data["listenIps"]?.arrayValue?.first
+    guard let ip = listen?["ip"]?.stringValue, !ip.isEmpty else { throw .type("missing listenIps[0].ip") }
+    if data["enableUdp"] == false { throw .error("only UDP is supported by this worker today") }
+    let announced = listen?["announcedAddress"]?.stringValue ?? listen?["announcedIp"]?.stringValue
+    let range = listen?["portRange"]
+    let minPort = range?["min"]?.intValue ?? settings.rtcMinPort
+    let maxPort = range?["max"]?.intValue ?? settings.rtcMaxPort
+    guard let (socket, port) = sockets.openUDP(ip: ip, minPort: minPort, maxPort: maxPort) else {
+      throw .error("no free UDP port on \(ip) in \(minPort)-\(maxPort)")
+    }
+    let dtls: DtlsSession
+    do {
+      dtls = try DtlsSession(context: dtlsContext)
+    } catch {
+      sockets.close(socket: socket)
+      throw .error("DTLS setup failed: \(error)")
+    }
+    let consent = data["iceConsentTimeout"]?.intValue ?? 30
+    let transport = WebRtcTransport(
+      id: transportID, routerID: routerID, socket: socket, ip: ip,
+      announcedIP: (announced?.isEmpty ?? true) ? nil : announced, port: port, dtls: dtls,
+      consentTimeout: consent == 0 ? .zero : .seconds(max(10, min(60, consent))))
+    transports[transportID] = transport
+    transportsBySocket[socket] = transport
+    return transport.dump(fingerprints: dtlsContext.fingerprints)
+  }
+
+  func transport(_ id: String) throws(WorkerCore.RequestError) -> WebRtcTransport {
+    guard let transport = transports[id] else { throw .error("Transport not found [handlerId:\(id)]") }
+    return transport
+  }
+
+  /// Transport requests (handler: the transport).
+  func handleTransport(_ method: String, _ transport: WebRtcTransport, data: JSONValue, now: ContinuousClock.Instant)
+    throws(WorkerCore.RequestError) -> JSONValue
+  {
+    switch method {
+    case "transport.dump":
+      return transport.dump(fingerprints: dtlsContext.fingerprints)
+    case "transport.getStats":
+      return transport.stats()
+    case "transport.connect":
+      return try connect(transport, data: data, now: now)
+    case "transport.restartIce":
+      transport.ice.restart(
+        usernameFragment: IceServer.randomCredential(), password: IceServer.randomCredential())
+      return ["iceParameters": transport.iceParameters]
+    case "transport.setMaxIncomingBitrate", "transport.setMaxOutgoingBitrate", "transport.setMinOutgoingBitrate":
+      guard data["bitrate"]?.intValue != nil else { throw .type("missing bitrate") }
+      return .null
+    case "transport.produce":
+      return try produce(on: transport, data: data)
+    case "transport.consume":
+      return try consume(on: transport, data: data)
+    case "transport.close":
+      closeTransport(transport)
+      return .null
+    default:
+      throw .error("unknown method '\(method)'")
+    }
+  }
+
+  private func connect(_ transport: WebRtcTransport, data: JSONValue, now: ContinuousClock.Instant)
+    throws(WorkerCore.RequestError) -> JSONValue
+  {
+    guard !transport.remoteRoleKnown else { throw .error("connect() already called") }
+    guard let fingerprints = data["dtlsParameters"]?["fingerprints"]?.arrayValue, !fingerprints.isEmpty else {
+      throw .type("missing dtlsParameters.fingerprints")
+    }
+    // The strongest algorithm offered that we know.
+    let preference = ["sha-512", "sha-384", "sha-256", "sha-224", "sha-1"]
+    guard
+      let chosen = fingerprints.compactMap({ item -> (String, String)? in
+        guard let algorithm = item["algorithm"]?.stringValue?.lowercased(), let value = item["value"]?.stringValue,
+          preference.contains(algorithm)
+        else { return nil }
+        return (algorithm, value)
+      }).min(by: { preference.firstIndex(of: $0.0)! < preference.firstIndex(of: $1.0)! })
+    else { throw .type("no supported fingerprint algorithm") }
+    switch data["dtlsParameters"]?["role"]?.stringValue ?? "auto" {
+    case "client": transport.dtlsRole = .server
+    case "server", "auto": transport.dtlsRole = .client
+    default: throw .type("invalid dtlsParameters.role")
+    }
+    transport.remoteRoleKnown = true
+    apply(transport, transport.dtls.setRemoteFingerprint(algorithm: chosen.0, value: chosen.1))
+    startDtlsIfReady(transport)
+    return ["dtlsLocalRole": .string(transport.dtlsRole.rawValue)]
+  }
+
+  private func produce(on transport: WebRtcTransport, data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
+    guard let producerID = data["producerId"]?.stringValue, !producerID.isEmpty else {
+      throw .type("missing producerId")
+    }
+    guard producers[producerID] == nil else { throw .error("a Producer with the same producerId already exists") }
+    guard let kind = data["kind"]?.stringValue, kind == "audio" || kind == "video" else { throw .type("invalid kind") }
+    let producer = try Producer(id: producerID, kind: kind, transportID: transport.id, data: data)
+    if let ssrc = producer.ssrc,
+      transport.producers.values.contains(where: { $0.ssrc == ssrc })
+    {
+      throw .error("an encoding with the same ssrc already exists")
+    }
+    producers[producerID] = producer
+    transport.producers[producerID] = producer
+    return ["type": "simple"]
+  }
+
+  private func consume(on transport: WebRtcTransport, data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
+    guard let consumerID = data["consumerId"]?.stringValue, !consumerID.isEmpty else {
+      throw .type("missing consumerId")
+    }
+    guard consumers[consumerID] == nil else { throw .error("a Consumer with the same consumerId already exists") }
+    guard let producerID = data["producerId"]?.stringValue, let producer = producers[producerID] else {
+      throw .error("Producer not found")
+    }
+    guard transports[producer.transportID]?.routerID == transport.routerID else {
+      throw .error("the Producer is in another Router")
+    }
+    let consumer = try Consumer(id: consumerID, transportID: transport.id, data: data, producer: producer)
+    consumers[consumerID] = consumer
+    transport.consumers[consumerID] = consumer
+    transport.consumersBySSRC[consumer.ssrc] = consumer
+    producer.consumerIDs.append(consumerID)
+    if consumer.active, consumer.waitingForKeyFrame { requestKeyFrame(producer, now: .now, force: true) }
+    return [
+      "paused": .bool(consumer.paused), "producerPaused": .bool(consumer.producerPaused),
+      "score": ["score": 10, "producerScore": 10, "producerScores": []],
+    ]
+  }
+
+  func handleProducer(_ method: String, _ producer: Producer) throws(WorkerCore.RequestError) -> JSONValue {
+    switch method {
+    case "producer.pause", "producer.resume":
+      let pause = method == "producer.pause"
+      guard producer.paused != pause else { return .null }
+      producer.paused = pause
+      for id in producer.consumerIDs {
+        guard let consumer = consumers[id] else { continue }
+        consumer.producerPaused = pause
+        if pause { consumer.sequence.resynchronise() } else { resumeWaitingForKeyFrame(consumer) }
+        outbox.append(.notification(handlerID: id, event: pause ? "producerpause" : "producerresume", data: .null))
+      }
+      return .null
+    case "producer.close":
+      closeProducer(producer)
+      return .null
+    case "producer.dump":
+      return [
+        "id": .string(producer.id), "kind": .string(producer.kind), "type": "simple", "paused": .bool(producer.paused),
+        "rtpStreams": producer.ssrc.map { [["params": ["ssrc": .int(Int($0))]]] } ?? [],
+      ]
+    case "producer.getStats":
+      return [
+        [
+          "type": "inbound-rtp", "timestamp": .int(Int(WorkerClock.milliseconds())),
+          "ssrc": producer.ssrc.map { .int(Int($0)) } ?? .null, "kind": .string(producer.kind),
+          "packetCount": .int(producer.packetsReceived), "byteCount": .int(producer.bytesReceived), "score": 10,
+        ]
+      ]
+    default:
+      throw .error("unknown method '\(method)'")
+    }
+  }
+
+  func handleConsumer(_ method: String, _ consumer: Consumer) throws(WorkerCore.RequestError) -> JSONValue {
+    switch method {
+    case "consumer.pause":
+      if !consumer.paused {
+        consumer.paused = true
+        consumer.sequence.resynchronise()
+      }
+      return .null
+    case "consumer.resume":
+      if consumer.paused {
+        consumer.paused = false
+        resumeWaitingForKeyFrame(consumer)
+      }
+      return .null
+    case "consumer.requestKeyFrame":
+      if let producer = producers[consumer.producerID] { requestKeyFrame(producer, now: .now, force: true) }
+      return .null
+    case "consumer.setPriority", "consumer.setPreferredLayers":
+      return .null
+    case "consumer.close":
+      closeConsumer(consumer)
+      return .null
+    case "consumer.dump":
+      return [
+        "id": .string(consumer.id), "producerId": .string(consumer.producerID), "kind": .string(consumer.kind),
+        "type": "simple", "paused": .bool(consumer.paused), "producerPaused": .bool(consumer.producerPaused),
+      ]
+    case "consumer.getStats":
+      return [
+        [
+          "type": "outbound-rtp", "timestamp": .int(Int(WorkerClock.milliseconds())), "ssrc": .int(Int(consumer.ssrc)),
+          "kind": .string(consumer.kind), "packetCount": .int(consumer.packetsSent),
+          "byteCount": .int(consumer.bytesSent), "score": 10,
+        ]
+      ]
+    default:
+      throw .error("unknown method '\(method)'")
+    }
+  }
+
+  private func resumeWaitingForKeyFrame(_ consumer: Consumer) {
+    consumer.sequence.resynchronise()
+    guard consumer.kind == "video", consumer.active else { return }
+    consumer.waitingForKeyFrame = true
+    if let producer = producers[consumer.producerID] { requestKeyFrame(producer, now: .now, force: true) }
+  }
+
+  /// Closes every transport of a router (router.close / worker.closeRouter).
+  func closeRouter(_ routerID: String) {
+    for transport in transports.values where transport.routerID == routerID { closeTransport(transport) }
+  }
+
+  func closeTransport(_ transport: WebRtcTransport) {
+    for consumer in Array(transport.consumers.values) { closeConsumer(consumer) }
+    for producer in Array(transport.producers.values) { closeProducer(producer) }
+    _ = transport.dtls.close().map { datagram in send(datagram, on: transport) }
+    transports[transport.id] = nil
+    transportsBySocket[transport.socket] = nil
+    sockets.close(socket: transport.socket)
+  }
+
+  private func closeProducer(_ producer: Producer) {
+    for id in producer.consumerIDs {
+      guard let consumer = consumers[id] else { continue }
+      closeConsumer(consumer)
+      outbox.append(.notification(handlerID: id, event: "producerclose", data: .null))
+    }
+    producers[producer.id] = nil
+    transports[producer.transportID]?.producers[producer.id] = nil
+  }
+
+  private func closeConsumer(_ consumer: Consumer) {
+    consumers[consumer.id] = nil
+    if let transport = transports[consumer.transportID] {
+      transport.consumers[consumer.id] = nil
+      transport.consumersBySSRC[consumer.ssrc] = nil
+      transport.srtpOut?.removeStream(ssrc: consumer.ssrc)
+    }
+    producers[consumer.producerID]?.consumerIDs.removeAll { $0 == consumer.id }
+  }
+
+  // MARK: packets
+
+  /// A datagram arrived on `socket` from `remote`. The buffer may be modified (SRTP in place).
+  public func receive(
+    socket: Int, from remote: SocketAddress, packet: UnsafeMutableRawBufferPointer, now: ContinuousClock.Instant
+  ) {
+    guard let transport = transportsBySocket[socket] else { return }
+    let bytes = UnsafeRawBufferPointer(packet)
+    let tuple = TransportTuple(localSocket: Int(transport.port), remote: remote, proto: .udp)
+    transport.bytesReceived += packet.count
+    if StunMessage.looksLikeStun(bytes) {
+      guard let message = try? StunMessage(parsing: Array(bytes)) else {
+        counters.malformedPackets += 1
+        return
+      }
+      let (response, events) = transport.ice.handle(message, from: tuple, now: now)
+      if let response { response.withUnsafeBytes { sockets.send(socket: transport.socket, to: remote, bytes: $0) } }
+      apply(transport, events)
+      return
+    }
+    guard transport.ice.dataReceived(on: tuple).accepted else {
+      counters.droppedPackets += 1
+      return
+    }
+    if Rtcp.looksLikeRtcp(bytes) {
+      receiveRtcp(transport, packet: packet)
+    } else if RtpPacket.looksLikeRtpOrRtcp(bytes) {
+      receiveRtp(transport, packet: packet, now: now)
+    } else if packet.count >= 13, bytes[0] >= 20, bytes[0] <= 63 {
+      let (outgoing, events) = transport.dtls.receive(bytes)
+      for datagram in outgoing { send(datagram, on: transport) }
+      apply(transport, events)
+    } else {
+      counters.droppedPackets += 1
+    }
+  }
+
+  private func receiveRtp(
+    _ transport: WebRtcTransport, packet: UnsafeMutableRawBufferPointer, now: ContinuousClock.Instant
+  ) {
+    guard let srtp = transport.srtpIn, let length = try? srtp.unprotectRTP(packet, length: packet.count) else {
+      counters.droppedPackets += 1
+      return
+    }
+    let plain = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])
+    guard let rtp = RtpPacket.parse(plain) else {
+      counters.malformedPackets += 1
+      return
+    }
+    guard let producer = findProducer(transport, rtp, plain) else {
+      counters.droppedPackets += 1
+      return
+    }
+    producer.packetsReceived += 1
+    producer.bytesReceived += length
+    guard !producer.paused, producer.payloadTypes[rtp.payloadType] != nil else { return }
+    let payload = UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange])
+    var isKeyFrame: Bool?
+    for id in producer.consumerIDs {
+      guard let consumer = consumers[id], consumer.active, let target = transports[consumer.transportID],
+        let srtpOut = target.srtpOut, let tuple = target.ice.selectedTuple
+      else { continue }
+      if consumer.waitingForKeyFrame {
+        if isKeyFrame == nil { isKeyFrame = KeyFrames.isKeyFrame(consumer.codec, payload: payload) }
+        guard isKeyFrame == true else {
+          requestKeyFrame(producer, now: now, force: false)
+          continue
+        }
+        consumer.waitingForKeyFrame = false
+        consumer.sequence.resynchronise()
+      }
+      let sequence = consumer.sequence.map(rtp.sequenceNumber)
+      let sent = scratch.withUnsafeMutableBytes { out -> Int? in
+        guard
+          let written = consumer.rewrite.write(
+            rtp, from: plain, into: out, ssrc: consumer.ssrc, sequenceNumber: sequence,
+            payloadType: consumer.payloadType),
+          let protected = try? srtpOut.protectRTP(out, length: written)
+        else { return nil }
+        sockets.send(
+          socket: target.socket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
+        return protected
+      }
+      guard let sent else {
+        counters.droppedPackets += 1
+        continue
+      }
+      consumer.packetsSent += 1
+      consumer.bytesSent += sent
+      consumer.lastTimestamp = rtp.timestamp
+      target.bytesSent += sent
+      counters.forwardedPackets += 1
+    }
+  }
+
+  /// The producer of an RTP packet: by SSRC, else by the MID extension (which then binds the SSRC).
+  private func findProducer(_ transport: WebRtcTransport, _ rtp: RtpPacket, _ bytes: UnsafeRawBufferPointer)
+    -> Producer?
+  {
+    for producer in transport.producers.values where producer.ssrc == rtp.ssrc { return producer }
+    for producer in transport.producers.values where producer.ssrc == nil && producer.midExtensionID != 0 {
+      if let range = rtp.extensionValue(producer.midExtensionID, in: bytes),
+        bytes[range].elementsEqual(producer.mid)
+      {
+        producer.ssrc = rtp.ssrc
+        return producer
+      }
+    }
+    return nil
+  }
+
+  private func receiveRtcp(_ transport: WebRtcTransport, packet: UnsafeMutableRawBufferPointer) {
+    guard let srtp = transport.srtpIn, let length = try? srtp.unprotectRTCP(packet, length: packet.count) else {
+      counters.droppedPackets += 1
+      return
+    }
+    let plain = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])
+    guard let headers = Rtcp.packets(plain) else {
+      counters.malformedPackets += 1
+      return
+    }
+    for header in headers where header.type == Rtcp.PacketType.payloadFeedback.rawValue {
+      var targets: [UInt32] = []
+      if header.count == 1, let (_, media) = Rtcp.feedbackSSRCs(plain, header) { targets = [media] }
+      if header.count == 4 { targets = Rtcp.firTargets(plain, header) }
+      for ssrc in targets {
+        if let consumer = transport.consumersBySSRC[ssrc], let producer = producers[consumer.producerID] {
+          requestKeyFrame(producer, now: .now, force: false)
+        }
+      }
+    }
+  }
+
+  /// Asks a video producer's publisher for a key frame (PLI), at most once per second unless forced.
+  func requestKeyFrame(_ producer: Producer, now: ContinuousClock.Instant, force: Bool) {
+    guard producer.kind == "video", let ssrc = producer.ssrc, let transport = transports[producer.transportID] else {
+      return
+    }
+    if !force, let last = producer.lastKeyFrameRequest, now - last < .seconds(1) { return }
+    producer.lastKeyFrameRequest = now
+    rtcpScratch.removeAll(keepingCapacity: true)
+    Rtcp.appendPictureLossIndication(to: &rtcpScratch, sender: 1, media: ssrc)
+    sendRtcp(rtcpScratch, on: transport)
+  }
+
+  private func sendRtcp(_ compound: [UInt8], on transport: WebRtcTransport) {
+    guard let srtp = transport.srtpOut, let tuple = transport.ice.selectedTuple else { return }
+    scratch.withUnsafeMutableBytes { out in
+      compound.withUnsafeBytes { out.copyMemory(from: $0) }
+      guard let protected = try? srtp.protectRTCP(out, length: compound.count) else { return }
+      sockets.send(
+        socket: transport.socket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
+      transport.bytesSent += protected
+    }
+  }
+
+  private func send(_ datagram: [UInt8], on transport: WebRtcTransport) {
+    guard let tuple = transport.ice.selectedTuple else { return }
+    datagram.withUnsafeBytes { sockets.send(socket: transport.socket, to: tuple.remote, bytes: $0) }
+    transport.bytesSent += datagram.count
+  }
+
+  // MARK: timers
+
+  /// Runs the timers: ICE consent, DTLS retransmission, and RTCP sender reports (every second).
+  public func tick(now: ContinuousClock.Instant) {
+    for transport in transports.values {
+      apply(transport, transport.ice.tick(now: now))
+      if let wait = transport.dtls.timeout(), wait <= .milliseconds(1) {
+        let (outgoing, events) = transport.dtls.handleTimeout()
+        for datagram in outgoing { send(datagram, on: transport) }
+        apply(transport, events)
+      }
+      if now - transport.lastReport >= .seconds(1), transport.srtpOut != nil {
+        transport.lastReport = now
+        rtcpScratch.removeAll(keepingCapacity: true)
+        for consumer in transport.consumers.values where consumer.packetsSent > 0 {
+          Rtcp.appendSenderReport(
+            to: &rtcpScratch, ssrc: consumer.ssrc, ntp: WorkerClock.ntp(), rtpTimestamp: consumer.lastTimestamp,
+            packets: UInt32(truncatingIfNeeded: consumer.packetsSent),
+            octets: UInt32(truncatingIfNeeded: consumer.bytesSent))
+          Rtcp.appendSourceDescription(to: &rtcpScratch, ssrc: consumer.ssrc, cname: consumer.cname)
+          if rtcpScratch.count > 1000 {
+            sendRtcp(rtcpScratch, on: transport)
+            rtcpScratch.removeAll(keepingCapacity: true)
+          }
+        }
+        if !rtcpScratch.isEmpty { sendRtcp(rtcpScratch, on: transport) }
+      }
+    }
+  }
+
+  /// The longest the loop may sleep before `tick` is due.
+  public func nextTimeout() -> Duration {
+    var wait = Duration.milliseconds(200)
+    for transport in transports.values {
+      if let dtls = transport.dtls.timeout(), dtls < wait { wait = dtls }
+    }
+    return max(wait, .milliseconds(1))
+  }
+
+  // MARK: state changes
+
+  private func apply(_ transport: WebRtcTransport, _ events: [IceServer.Event]) {
+    for event in events {
+      switch event {
+      case .stateChanged(let state):
+        outbox.append(
+          .notification(handlerID: transport.id, event: "icestatechange", data: ["iceState": .string(state.rawValue)]))
+        if state == .connected || state == .completed { startDtlsIfReady(transport) }
+      case .selectedTupleChanged(let tuple):
+        outbox.append(
+          .notification(
+            handlerID: transport.id, event: "iceselectedtuplechange",
+            data: ["iceSelectedTuple": WebRtcTransport.tupleJSON(tuple)]))
+      }
+    }
+  }
+
+  private func apply(_ transport: WebRtcTransport, _ events: [DtlsSession.Event]) {
+    for event in events {
+      switch event {
+      case .connected(let keys):
+        do {
+          transport.srtpIn = try SrtpSession(profile: keys.profile, key: keys.remote, direction: .inbound)
+          transport.srtpOut = try SrtpSession(profile: keys.profile, key: keys.local, direction: .outbound)
+        } catch {
+          outbox.append(.log("ESRTP session setup failed: \(error)"))
+          dtlsState(transport, "failed")
+          continue
+        }
+        dtlsState(transport, "connected")
+        // Video consumers on this transport can now ask for their first key frame.
+        for consumer in transport.consumers.values where consumer.waitingForKeyFrame && consumer.active {
+          if let producer = producers[consumer.producerID] { requestKeyFrame(producer, now: .now, force: true) }
+        }
+      case .failed(let reason):
+        outbox.append(.log("WDTLS failed on transport \(transport.id): \(reason)"))
+        dtlsState(transport, "failed")
+      case .closed:
+        dtlsState(transport, "closed")
+      case .applicationData:
+        break  // SCTP arrives with DataChannels (M5)
+      }
+    }
+  }
+
+  private func dtlsState(_ transport: WebRtcTransport, _ state: String) {
+    outbox.append(.notification(handlerID: transport.id, event: "dtlsstatechange", data: ["dtlsState": .string(state)]))
+  }
+
+  private func startDtlsIfReady(_ transport: WebRtcTransport) {
+    guard transport.dtls.state == .new, transport.remoteRoleKnown,
+      transport.ice.state == .connected || transport.ice.state == .completed
+    else { return }
+    if transport.dtlsRole == .auto { transport.dtlsRole = .server }
+    dtlsState(transport, "connecting")
+    let (outgoing, events) = transport.dtls.start(role: transport.dtlsRole)
+    for datagram in outgoing { send(datagram, on: transport) }
+    apply(transport, events)
+  }
+}

@@ -1,0 +1,125 @@
+internal import ErizoCore
+
+/// What the media objects need from the process: UDP sockets. The worker loop implements it with
+/// real sockets and epoll; tests implement it in memory.
+public protocol MediaSockets: AnyObject {
+  /// Binds a UDP socket on `ip` to a free port in the range; nil when none is free.
+  func openUDP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)?
+  func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer)
+  func close(socket: Int)
+}
+
+/// A producer: one incoming stream (simple: one encoding) and how it maps onto the router.
+final class Producer {
+  let id: String
+  let kind: String
+  let transportID: String
+  let codec: KeyFrames.Codec
+  /// The SSRC the publisher sends, once known (from the parameters or learnt through the MID).
+  var ssrc: UInt32?
+  /// The MID the publisher puts on its packets, and the extension id it uses for it.
+  let mid: [UInt8]
+  let midExtensionID: UInt8
+  /// Payload type the publisher sends → the router's (rtpMapping.codecs).
+  var payloadTypes: [UInt8: UInt8] = [:]
+  /// The publisher's extension ids → their URIs.
+  var extensionURIs: [UInt8: String] = [:]
+  var paused: Bool
+  var packetsReceived = 0
+  var bytesReceived = 0
+  var lastKeyFrameRequest: ContinuousClock.Instant?
+  var consumerIDs: [String] = []
+
+  init(id: String, kind: String, transportID: String, data: JSONValue) throws(WorkerCore.RequestError) {
+    self.id = id
+    self.kind = kind
+    self.transportID = transportID
+    let parameters = data["rtpParameters"]
+    guard let codecs = parameters?["codecs"]?.arrayValue, let first = codecs.first?["mimeType"]?.stringValue else {
+      throw .type("missing rtpParameters.codecs")
+    }
+    codec = KeyFrames.Codec(mimeType: first)
+    guard let encodings = parameters?["encodings"]?.arrayValue, encodings.count == 1 else {
+      throw .error("only single-encoding producers are supported")
+    }
+    ssrc = encodings[0]["ssrc"]?.intValue.map { UInt32(truncatingIfNeeded: $0) }
+    for codec in data["rtpMapping"]?["codecs"]?.arrayValue ?? [] {
+      if let from = codec["payloadType"]?.intValue, let to = codec["mappedPayloadType"]?.intValue {
+        payloadTypes[UInt8(truncatingIfNeeded: from)] = UInt8(truncatingIfNeeded: to)
+      }
+    }
+    guard !payloadTypes.isEmpty else { throw .type("missing rtpMapping.codecs") }
+    var midID: UInt8 = 0
+    for header in parameters?["headerExtensions"]?.arrayValue ?? [] {
+      guard let uri = header["uri"]?.stringValue, let id = header["id"]?.intValue, (1...255).contains(id) else {
+        continue
+      }
+      extensionURIs[UInt8(id)] = uri
+      if uri == Self.midURI { midID = UInt8(id) }
+    }
+    midExtensionID = midID
+    mid = Array((parameters?["mid"]?.stringValue ?? "").utf8)
+    paused = data["paused"] == true
+  }
+
+  static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+}
+
+/// A simple consumer: one outgoing stream rewritten from its producer.
+final class Consumer {
+  let id: String
+  let producerID: String
+  let transportID: String
+  let kind: String
+  let ssrc: UInt32
+  let payloadType: UInt8
+  let codec: KeyFrames.Codec
+  var rewrite: RtpRewrite
+  var sequence = SequenceMapper()
+  var paused: Bool
+  var producerPaused: Bool
+  /// Video waits for a key frame before sending, after creation and after each resume.
+  var waitingForKeyFrame: Bool
+  var packetsSent = 0
+  var bytesSent = 0
+  var lastTimestamp: UInt32 = 0
+  let cname: String
+
+  init(id: String, transportID: String, data: JSONValue, producer: Producer) throws(WorkerCore.RequestError) {
+    self.id = id
+    self.producerID = producer.id
+    self.transportID = transportID
+    kind = producer.kind
+    let parameters = data["rtpParameters"]
+    guard let encoding = parameters?["encodings"]?.arrayValue?.first,
+      let ssrc = encoding["ssrc"]?.intValue
+    else { throw .type("missing rtpParameters.encodings[0].ssrc") }
+    self.ssrc = UInt32(truncatingIfNeeded: ssrc)
+    guard
+      let codec = parameters?["codecs"]?.arrayValue?.first(where: {
+        !($0["mimeType"]?.stringValue?.lowercased().hasSuffix("/rtx") ?? true)
+      }), let payloadType = codec["payloadType"]?.intValue, let mimeType = codec["mimeType"]?.stringValue
+    else { throw .type("missing rtpParameters.codecs") }
+    self.payloadType = UInt8(truncatingIfNeeded: payloadType)
+    self.codec = KeyFrames.Codec(mimeType: mimeType)
+    // The publisher's extension ids → ours, by URI; the MID is written fresh.
+    var uriToID: [String: UInt8] = [:]
+    for header in parameters?["headerExtensions"]?.arrayValue ?? [] {
+      if let uri = header["uri"]?.stringValue, let id = header["id"]?.intValue, (1...14).contains(id) {
+        uriToID[uri] = UInt8(id)
+      }
+    }
+    var map = [UInt8](repeating: 0, count: 256)
+    for (incoming, uri) in producer.extensionURIs where uri != Producer.midURI {
+      if let outgoing = uriToID[uri] { map[Int(incoming)] = outgoing }
+    }
+    let mid = Array((parameters?["mid"]?.stringValue ?? "").utf8.prefix(16))
+    rewrite = RtpRewrite(extensionMap: map, midID: uriToID[Producer.midURI] ?? 0, mid: mid)
+    cname = parameters?["rtcp"]?["cname"]?.stringValue ?? "erizo"
+    paused = data["paused"] == true
+    producerPaused = producer.paused
+    waitingForKeyFrame = producer.kind == "video"
+  }
+
+  var active: Bool { !paused && !producerPaused }
+}

@@ -1,0 +1,293 @@
+import ErizoCore
+import Testing
+
+@testable import MediaWorker
+
+/// Sockets in memory: what the engine sends is collected per remote address.
+final class MemorySockets: MediaSockets {
+  var nextSocket = 100
+  var sent: [SocketAddress: [[UInt8]]] = [:]
+  var closed: [Int] = []
+
+  func openUDP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)? {
+    nextSocket += 1
+    return (nextSocket, UInt16(minPort + nextSocket % 100))
+  }
+
+  func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer) {
+    sent[address, default: []].append(Array(bytes))
+  }
+
+  func close(socket: Int) { closed.append(socket) }
+
+  func take(_ address: SocketAddress) -> [[UInt8]] {
+    defer { sent[address] = [] }
+    return sent[address] ?? []
+  }
+}
+
+/// A WebRTC endpoint made of the worker's own engines (ICE controlling side, DTLS client, SRTP),
+/// talking to a transport of the engine through `MemorySockets`.
+final class TestPeer {
+  let address: SocketAddress
+  let socket: Int
+  let dtls: DtlsSession
+  let context: DtlsContext
+  var srtpOut: SrtpSession?
+  var srtpIn: SrtpSession?
+  let transportID: String
+
+  init(port: UInt16, socket: Int, transportID: String, context: DtlsContext) throws {
+    address = .ipv4([127, 0, 0, 1], port: port)
+    self.socket = socket
+    self.transportID = transportID
+    self.context = context
+    dtls = try DtlsSession(context: context)
+  }
+
+  var dtlsParameters: JSONValue {
+    [
+      "role": "client",
+      "fingerprints": [["algorithm": "sha-256", "value": .string(context.fingerprints[2].value)]],
+    ]
+  }
+
+  /// ICE (one nominating Binding request) then the DTLS handshake, pumping packets both ways.
+  func connect(_ engine: MediaEngine, _ sockets: MemorySockets, transport dump: JSONValue) throws {
+    let ufrag = try #require(dump["iceParameters"]?["usernameFragment"]?.stringValue)
+    let password = try #require(dump["iceParameters"]?["password"]?.stringValue)
+    let fingerprint = try #require(
+      dump["dtlsParameters"]?["fingerprints"]?.arrayValue?.first { $0["algorithm"] == "sha-256" }?["value"]?
+        .stringValue)
+    var request = StunMessage(type: .bindingRequest, transactionID: Crypto.randomBytes(12))
+    request.username = "\(ufrag):peer"
+    request.priority = 1
+    request.useCandidate = true
+    request.iceControlling = 7
+    deliver(request.encoded(integrityKey: Array(password.utf8)), to: engine)
+    let answer = try StunMessage(parsing: try #require(sockets.take(address).first))
+    #expect(answer.type == .bindingSuccess && answer.xorMappedAddress == address)
+    _ = dtls.setRemoteFingerprint(algorithm: "sha-256", value: fingerprint)
+    var outgoing = dtls.start(role: .client).outgoing
+    for _ in 0..<10 {
+      for datagram in outgoing { deliver(datagram, to: engine) }
+      outgoing = []
+      for datagram in sockets.take(address) {
+        let result = datagram.withUnsafeBytes { dtls.receive($0) }
+        outgoing += result.outgoing
+        for case .connected(let keys) in result.events {
+          srtpOut = try SrtpSession(profile: keys.profile, key: keys.local, direction: .outbound)
+          srtpIn = try SrtpSession(profile: keys.profile, key: keys.remote, direction: .inbound)
+        }
+      }
+      if srtpOut != nil && outgoing.isEmpty { break }
+    }
+    for datagram in outgoing { deliver(datagram, to: engine) }
+    _ = try #require(srtpOut, "DTLS connected")
+  }
+
+  func deliver(_ datagram: [UInt8], to engine: MediaEngine) {
+    var copy = datagram
+    copy.withUnsafeMutableBytes { engine.receive(socket: socket, from: address, packet: $0, now: .now) }
+  }
+
+  /// Sends an RTP packet through SRTP.
+  func sendRtp(_ packet: [UInt8], to engine: MediaEngine) throws {
+    var buffer = packet + [UInt8](repeating: 0, count: SrtpSession.maximumOverhead)
+    let length = try buffer.withUnsafeMutableBytes { try srtpOut!.protectRTP($0, length: packet.count) }
+    deliver(Array(buffer[..<length]), to: engine)
+  }
+
+  func sendRtcp(_ packet: [UInt8], to engine: MediaEngine) throws {
+    var buffer = packet + [UInt8](repeating: 0, count: SrtpSession.maximumOverhead)
+    let length = try buffer.withUnsafeMutableBytes { try srtpOut!.protectRTCP($0, length: packet.count) }
+    deliver(Array(buffer[..<length]), to: engine)
+  }
+
+  /// Unprotects what the engine sent: RTP packets and RTCP compounds.
+  func received(_ sockets: MemorySockets) -> (rtp: [[UInt8]], rtcp: [[UInt8]]) {
+    var rtp: [[UInt8]] = []
+    var rtcp: [[UInt8]] = []
+    for var datagram in sockets.take(address) {
+      let isRtcp = datagram.withUnsafeBytes { Rtcp.looksLikeRtcp($0) }
+      let length = datagram.withUnsafeMutableBytes { buffer in
+        isRtcp
+          ? try? srtpIn?.unprotectRTCP(buffer, length: buffer.count)
+          : try? srtpIn?.unprotectRTP(buffer, length: buffer.count)
+      }
+      guard let length else { continue }
+      if isRtcp { rtcp.append(Array(datagram[..<length])) } else { rtp.append(Array(datagram[..<length])) }
+    }
+    return (rtp, rtcp)
+  }
+}
+
+@Suite("media engine: publisher → worker → subscriber in memory")
+struct MediaEngineTests {
+  static func vp8(seq: UInt16, key: Bool, ssrc: UInt32 = 1111) -> [UInt8] {
+    [
+      0x80, 96, UInt8(seq >> 8), UInt8(seq & 0xFF), 0, 0, 0x10, 0, UInt8(ssrc >> 24), UInt8(ssrc >> 16 & 0xFF),
+      UInt8(ssrc >> 8 & 0xFF), UInt8(ssrc & 0xFF), 0x10, key ? 0x9c : 0x9d, 0x01, 0x2a, 0xAA, 0xBB,
+    ]
+  }
+
+  struct Setup {
+    let sockets = MemorySockets()
+    let engine: MediaEngine
+    var core: WorkerCore
+    let publisher: TestPeer
+    let subscriber: TestPeer
+    var nextID = 1
+
+    init() throws {
+      engine = try MediaEngine(sockets: sockets, settings: WorkerSettings())
+      core = WorkerCore(settings: WorkerSettings(), engine: engine)
+      let context = try DtlsContext()
+      _ = core.handle(.request(id: 1, method: "worker.createRouter", handlerID: "", data: ["routerId": "r"]))
+      var peers: [TestPeer] = []
+      for (index, name) in ["send", "recv"].enumerated() {
+        let reply = core.handle(
+          .request(
+            id: 2 + index, method: "router.createWebRtcTransport", handlerID: "r",
+            data: ["transportId": .string(name), "listenIps": [["ip": "127.0.0.1"]], "enableUdp": true]))
+        guard case .accepted(_, let dump) = reply.first else { throw ConformanceError("\(reply)") }
+        let socket = engine.transports[name]!.socket
+        let peer = try TestPeer(port: UInt16(5000 + index), socket: socket, transportID: name, context: context)
+        let connected = core.handle(
+          .request(
+            id: 10 + index, method: "transport.connect", handlerID: name, data: ["dtlsParameters": peer.dtlsParameters])
+        )
+        #expect(connected == [.accepted(id: 10 + index, data: ["dtlsLocalRole": "server"])])
+        try peer.connect(engine, sockets, transport: dump)
+        peers.append(peer)
+      }
+      publisher = peers[0]
+      subscriber = peers[1]
+    }
+
+    mutating func request(_ method: String, _ handler: String, _ data: JSONValue = [:]) -> ChannelMessage? {
+      nextID += 1
+      return core.handle(.request(id: 100 + nextID, method: method, handlerID: handler, data: data)).first
+    }
+  }
+
+  struct ConformanceError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+  }
+
+  @Test func forwardsRewritesPausesAndAsksForKeyFrames() throws {
+    var setup = try Setup()
+    let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
+    let states = engine.outbox.compactMap { message -> String? in
+      guard case .notification(let handler, let event, let data) = message else { return nil }
+      return "\(handler) \(event) \(data["iceState"]?.stringValue ?? data["dtlsState"]?.stringValue ?? "")"
+    }
+    #expect(states.contains("send icestatechange completed") && states.contains("recv dtlsstatechange connected"))
+
+    let produce = setup.request(
+      "transport.produce", "send",
+      [
+        "producerId": "p", "kind": "video",
+        "rtpParameters": [
+          "codecs": [["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000]],
+          "encodings": [["ssrc": 1111]], "headerExtensions": [], "mid": "0",
+        ],
+        "rtpMapping": [
+          "codecs": [["payloadType": 96, "mappedPayloadType": 101]], "encodings": [["ssrc": 1111, "mappedSsrc": 5555]],
+        ],
+      ])
+    #expect(produce == .accepted(id: 102, data: ["type": "simple"]))
+    let consume = setup.request(
+      "transport.consume", "recv",
+      [
+        "consumerId": "c", "producerId": "p", "kind": "video", "type": "simple",
+        "rtpParameters": [
+          "codecs": [["mimeType": "video/VP8", "payloadType": 101, "clockRate": 90000]],
+          "encodings": [["ssrc": 2222]],
+          "headerExtensions": [["uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 1]], "mid": "7",
+          "rtcp": ["cname": "peer"],
+        ],
+      ])
+    guard case .accepted(_, let consumed)? = consume else { throw ConformanceError("\(String(describing: consume))") }
+    #expect(consumed["paused"] == false && consumed["producerPaused"] == false)
+    // The consumer waits for a key frame and asks the publisher for one at once.
+    let pli = publisher.received(sockets).rtcp
+    #expect(pli.count == 1 && pli.first?.prefix(2) == [0x81, 206], "a PLI goes to the publisher")
+
+    try publisher.sendRtp(Self.vp8(seq: 10, key: false), to: engine)
+    #expect(subscriber.received(sockets).rtp.isEmpty, "no inter frame before the first key frame")
+    for seq in UInt16(11)...13 { try publisher.sendRtp(Self.vp8(seq: seq, key: seq == 11), to: engine) }
+    let forwarded = subscriber.received(sockets).rtp.compactMap { packet in
+      packet.withUnsafeBytes { RtpPacket.parse($0) }
+    }
+    #expect(forwarded.count == 3)
+    #expect(forwarded.allSatisfy { $0.ssrc == 2222 && $0.payloadType == 101 })
+    let first = try #require(forwarded.first?.sequenceNumber)
+    #expect(forwarded.map(\.sequenceNumber) == [first, first &+ 1, first &+ 2])
+    #expect((1000...32767).contains(first), "a random start")
+
+    // Pause the producer: nothing flows, the consumer is told; resume waits for a key frame again.
+    #expect(setup.request("producer.pause", "p") != nil)
+    #expect(engine.outbox.contains(.notification(handlerID: "c", event: "producerpause", data: .null)))
+    try publisher.sendRtp(Self.vp8(seq: 14, key: true), to: engine)
+    #expect(subscriber.received(sockets).rtp.isEmpty)
+    _ = setup.request("producer.resume", "p")
+    #expect(publisher.received(sockets).rtcp.count == 1, "resume asks for a key frame")
+    try publisher.sendRtp(Self.vp8(seq: 15, key: false), to: engine)
+    try publisher.sendRtp(Self.vp8(seq: 16, key: true), to: engine)
+    let resumed = subscriber.received(sockets).rtp.compactMap { packet in packet.withUnsafeBytes { RtpPacket.parse($0) }
+    }
+    #expect(resumed.map(\.sequenceNumber) == [first &+ 3], "continuous after the pause, from the key frame")
+
+    // A subscriber's PLI reaches the publisher (throttled: the resume's PLI was less than 1 s ago).
+    var subscriberPli: [UInt8] = []
+    Rtcp.appendPictureLossIndication(to: &subscriberPli, sender: 9, media: 2222)
+    try subscriber.sendRtcp(subscriberPli, to: engine)
+    #expect(publisher.received(sockets).rtcp.isEmpty, "throttled to one per second")
+    #expect(setup.request("consumer.requestKeyFrame", "c") != nil)
+    #expect(publisher.received(sockets).rtcp.count == 1, "an explicit request is not throttled")
+
+    // Sender reports for the consumer once a second.
+    engine.tick(now: .now + .seconds(2))
+    let reports = subscriber.received(sockets).rtcp
+    let types = reports.first.map { report in report.withUnsafeBytes { Rtcp.packets($0)?.map(\.type) } } ?? nil
+    #expect(types == [200, 202])
+
+    // Closing the producer closes the consumer and tells it.
+    engine.outbox.removeAll()
+    _ = setup.request("producer.close", "p")
+    #expect(engine.outbox == [.notification(handlerID: "c", event: "producerclose", data: .null)])
+    #expect(engine.consumers.isEmpty && engine.producers.isEmpty)
+  }
+
+  @Test func rejectsBadRequestsAndDropsStrangers() throws {
+    var setup = try Setup()
+    let bad = setup.request("transport.produce", "send", ["producerId": "p", "kind": "data"])
+    #expect(bad == .rejected(id: 102, error: .typeError, reason: "invalid kind"))
+    let noProducer = setup.request("transport.consume", "recv", ["consumerId": "c", "producerId": "nope"])
+    #expect(noProducer == .rejected(id: 103, error: .error, reason: "Producer not found"))
+    let twice = setup.request("transport.connect", "send", ["dtlsParameters": setup.publisher.dtlsParameters])
+    #expect(twice == .rejected(id: 104, error: .error, reason: "connect() already called"))
+    #expect(
+      setup.request("transport.dump", "nope")
+        == .rejected(id: 105, error: .error, reason: "Transport not found [handlerId:nope]"))
+    // Media from an address ICE never validated is dropped; garbage is counted, never fatal.
+    let before = setup.engine.counters.droppedPackets
+    var stranger = Self.vp8(seq: 1, key: true)
+    stranger.withUnsafeMutableBytes {
+      setup.engine.receive(
+        socket: setup.publisher.socket, from: .ipv4([127, 0, 0, 9], port: 1), packet: $0, now: .now)
+    }
+    #expect(setup.engine.counters.droppedPackets == before + 1)
+    for length in [0, 1, 12, 20, 200] {
+      var garbage = (0..<length).map { _ in UInt8.random(in: 0...255) }
+      garbage.withUnsafeMutableBytes {
+        setup.engine.receive(socket: setup.publisher.socket, from: setup.publisher.address, packet: $0, now: .now)
+      }
+    }
+    // Closing a transport frees its socket.
+    _ = setup.request("transport.close", "recv")
+    #expect(setup.sockets.closed.count == 1 && setup.engine.transports["recv"] == nil)
+  }
+}
