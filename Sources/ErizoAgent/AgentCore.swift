@@ -13,21 +13,25 @@ actor AgentCore {
   let pool: WorkerPool
   let bus: any RPCBus
   let routerCapabilities: JSONValue
+  let routerRtpCapabilities: RtpCapabilities
   let throttleSecret: String
+  let media: MediaAddresses
   let logger: Logger
-  private(set) var rooms = AgentRooms()
+  var rooms = AgentRooms()
   private(set) var draining = false
   private var placing: [String: Task<AgentRooms.Room?, Never>] = [:]
 
   init(
     agentID: String, pool: WorkerPool, bus: any RPCBus, mediaCodecs: [JSONValue], throttleSecret: String,
-    logger: Logger
+    media: MediaAddresses, logger: Logger
   ) throws(ORTCError) {
     self.throttleSecret = throttleSecret
+    self.media = media
     self.agentID = agentID
     self.pool = pool
     self.bus = bus
-    self.routerCapabilities = try RouterCapabilities.generate(mediaCodecs: mediaCodecs).json
+    routerRtpCapabilities = try RouterCapabilities.generate(mediaCodecs: mediaCodecs)
+    routerCapabilities = routerRtpCapabilities.json
     self.logger = logger
   }
 
@@ -97,14 +101,36 @@ actor AgentCore {
     guard let client = room.clients[clientID] else { return Self.error("user not find", 2002) }
     switch method {
     case "join":
+      if let capabilities = data["rtpCapabilities"], capabilities != .null {
+        do {
+          _ = try RtpCapabilities(json: capabilities)
+        } catch {
+          return Self.error("invalid rtpCapabilities: \(error.message)", 2000)
+        }
+      }
       switch rooms.join(
         clientID, inRoom: roomID, rtpCapabilities: data["rtpCapabilities"], sctpCapabilities: data["sctpCapabilities"])
       {
-      case .joined: return Self.success([:])
+      case .joined:
+        // Consumers for every producer of the peers already joined; after the reply, as the
+        // client answers `newConsumer` requests concurrently.
+        Task { await self.consumeExistingProducers(roomID: roomID, clientID: clientID) }
+        return Self.success([:])
       case .alreadyJoined: return Self.error("user joined", 2003)
       case .noRoom: return Self.error("can't find room", 2001)
       case .noClient: return Self.error("user not find", 2002)
       }
+    case "createWebRtcTransport":
+      return await createWebRtcTransport(room: room, clientID: clientID, data: data)
+    case "connectWebRtcTransport", "restartIce", "getTransportStats":
+      return await transportRequest(method, room: room, client: client, data: data)
+    case "produce":
+      return await produce(room: room, client: client, data: data)
+    case "closeProducer", "pauseProducer", "resumeProducer", "getProducerStats":
+      return await producerRequest(method, room: room, client: client, data: data)
+    case "pauseConsumer", "resumeConsumer", "setConsumerPreferredLayers", "setConsumerPriority",
+      "requestConsumerKeyFrame", "getConsumerStats":
+      return await consumerRequest(method, room: room, client: client, data: data)
     case "applyNetworkThrottle", "resetNetworkThrottle":
       guard !throttleSecret.isEmpty, data["secret"]?.stringValue == throttleSecret else {
         return Self.error("operation NOT allowed", 1002)
@@ -113,12 +139,18 @@ actor AgentCore {
       // network, and says so with the same code.
       return Self.error("network throttling is not available on this agent", 1002)
     default:
-      return AgentRequests.withoutMediaObjects(method, data: data, joined: client.joined)
+      return AgentRequests.dataChannelRequest(method, joined: client.joined)
     }
   }
 
-  /// `deleteUser [roomId, clientId]`: forgets the client; an empty room has its router closed.
+  /// `deleteUser [roomId, clientId]`: closes the client's transports (and so its producers, whose
+  /// consumers are closed and their owners told) and forgets it; an empty room has its router closed.
   func deleteUser(roomID: String, clientID: String) async {
+    if let room = rooms.room(roomID), let client = room.clients[clientID] {
+      for transportID in client.transports.keys {
+        _ = try? await pool.request(on: room.worker, "transport.close", handlerID: transportID)
+      }
+    }
     guard let room = rooms.removeClient(clientID, fromRoom: roomID) else { return }
     await close(room, reason: "empty")
   }
@@ -163,9 +195,7 @@ actor AgentCore {
   }
 }
 
-/// The request set of spec §4.3 and the answers that follow from the agent's object model while
-/// the worker has no transports yet: every lookup of a transport, producer or consumer misses, with
-/// the reference's per-method errcodes.
+/// The request set of spec §4.3.
 enum AgentRequests {
   static let known: Set<String> = [
     "getRouterRtpCapabilities", "createWebRtcTransport", "join", "connectWebRtcTransport", "restartIce", "produce",
@@ -175,25 +205,16 @@ enum AgentRequests {
     "applyNetworkThrottle", "resetNetworkThrottle",
   ]
 
-  static func withoutMediaObjects(_ method: String, data: JSONValue, joined: Bool) -> JSONValue {
+  /// DataChannels (SCTP) come with a later milestone of the worker: there are no data producers
+  /// or consumers yet, so these requests miss with the reference's codes.
+  static func dataChannelRequest(_ method: String, joined: Bool) -> JSONValue {
     switch method {
-    case "createWebRtcTransport":
-      return AgentCore.error("the media worker cannot create WebRTC transports yet", 2000)
-    case "connectWebRtcTransport", "restartIce":
-      return AgentCore.error("can't find transport", 2003)
-    case "produce", "produceData":
-      return joined ? AgentCore.error("can't find transport", 2004) : AgentCore.error("Peer not yet joined", 2003)
-    case "closeProducer", "pauseProducer", "resumeProducer":
-      return joined ? AgentCore.error("can't find producer", 2004) : AgentCore.error("Peer not yet joined", 2003)
-    case "pauseConsumer", "resumeConsumer", "setConsumerPreferredLayers", "setConsumerPriority",
-      "requestConsumerKeyFrame":
-      return joined ? AgentCore.error("can't find consumer", 2004) : AgentCore.error("Peer not yet joined", 2003)
-    case "getTransportStats": return AgentCore.error("can't find transport", 2003)
-    case "getProducerStats": return AgentCore.error("can't find producer", 2003)
-    case "getConsumerStats": return AgentCore.error("can't find consumer", 2003)
+    case "produceData":
+      return joined
+        ? AgentCore.error("DataChannels are not available yet", 2000) : AgentCore.error("Peer not yet joined", 2003)
     case "getDataProducerStats": return AgentCore.error("can't find dataProducer", 2003)
-    case "getDataConsumerStats": return AgentCore.error("can't find dataConsumer", 2003)
-    default: return AgentCore.error("unknown request.method", 1004)
+    default: return AgentCore.error("can't find dataConsumer", 2003)
     }
   }
+
 }

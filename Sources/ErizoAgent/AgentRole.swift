@@ -62,23 +62,30 @@ struct AgentService: Service {
           "--logLevel=warn", "--rtcMinPort=\(configuration.rtcMinPort)", "--rtcMaxPort=\(configuration.rtcMaxPort)",
         ]),
       logger: logger)
+    let publicIP =
+      configuration.publicIP.isEmpty ? HostAddress.firstExternalIPv4() ?? "127.0.0.1" : configuration.publicIP
     let core: AgentCore
     do {
       core = try AgentCore(
         agentID: role.agentID, pool: pool, bus: bus, mediaCodecs: RouterCapabilities.defaultMediaCodecs,
-        throttleSecret: configuration.throttleSecret, logger: logger)
+        throttleSecret: configuration.throttleSecret,
+        media: MediaAddresses(
+          listenIP: configuration.listenIP.isEmpty ? publicIP : configuration.listenIP,
+          announcedIP: configuration.announcedIP),
+        logger: logger)
     } catch {
       throw ErizoError(.invalidConfigValue, "media codecs: \(error.message)")
     }
     await pool.setDeathHandler { _, routers in await core.workerDied(routers: routers) }
+    await pool.setNotificationHandler { handlerID, event, data in
+      Task { await core.workerNotification(handlerID: handlerID, event: event, data: data) }
+    }
     await pool.start()
     // The reference binds its queues only once every worker is up (spec §8.1).
     let started = ContinuousClock.now
     while await pool.runningCount < pool.count, ContinuousClock.now - started < .seconds(10) {
       try? await Task.sleep(for: .milliseconds(20))
     }
-    let publicIP =
-      configuration.publicIP.isEmpty ? HostAddress.firstExternalIPv4() ?? "127.0.0.1" : configuration.publicIP
     let methods = AgentMethods(
       core: core, pool: pool, status: status, agentID: role.agentID, publicIP: publicIP,
       metadata: configuration.metadata

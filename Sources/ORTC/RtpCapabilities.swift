@@ -204,6 +204,34 @@ public struct RtpCapabilities: Sendable, Equatable {
     self.headerExtensions = headerExtensions
   }
 
+  /// A remote endpoint's capabilities (the `rtpCapabilities` of `join`), validated as mediasoup's
+  /// `validateRtpCapabilities` does: every codec well formed; extensions need kind, uri and id.
+  public init(json: JSONValue) throws(ORTCError) {
+    guard case .object = json else { throw .typeError("rtpCapabilities is not an object") }
+    codecs = []
+    switch json["codecs"] {
+    case nil, .null?: break
+    case .array(let items)?:
+      for item in items { codecs.append(try RtpCodecCapability(json: item)) }
+    default: throw .typeError("invalid rtpCapabilities.codecs")
+    }
+    headerExtensions = []
+    switch json["headerExtensions"] {
+    case nil, .null?: break
+    case .array(let items)?:
+      for item in items {
+        guard let uri = item["uri"]?.stringValue, !uri.isEmpty, let id = item["preferredId"]?.intValue,
+          let kind = item["kind"]?.stringValue.flatMap(MediaKind.init(rawValue:))
+        else { throw .typeError("invalid rtpCapabilities.headerExtensions entry") }
+        let direction = item["direction"]?.stringValue.flatMap(RtpHeaderExtensionCapability.Direction.init(rawValue:))
+        headerExtensions.append(
+          RtpHeaderExtensionCapability(
+            kind, uri, id: id, direction: direction ?? .sendrecv, encrypt: item["preferredEncrypt"] == true))
+      }
+    default: throw .typeError("invalid rtpCapabilities.headerExtensions")
+    }
+  }
+
   public var json: JSONValue {
     ["codecs": .array(codecs.map(\.json)), "headerExtensions": .array(headerExtensions.map(\.json))]
   }

@@ -49,17 +49,17 @@ struct AgentRoomsTests {
     #expect(rooms.room("s") != nil)
   }
 
-  @Test func requestsWithoutMediaObjectsKeepTheReferenceCodes() {
+  @Test func dataChannelRequestsKeepTheReferenceCodes() {
     func code(_ method: String, joined: Bool) -> JSONValue? {
-      AgentRequests.withoutMediaObjects(method, data: [:], joined: joined)["data"]?["errcode"]
+      AgentRequests.dataChannelRequest(method, joined: joined)["data"]?["errcode"]
     }
-    #expect(code("produce", joined: false) == 2003)
-    #expect(code("produce", joined: true) == 2004)
-    #expect(code("pauseConsumer", joined: true) == 2004, "the reference's always-2003 bug is not kept")
-    #expect(code("connectWebRtcTransport", joined: true) == 2003)
-    #expect(code("getConsumerStats", joined: true) == 2003)
+    #expect(code("produceData", joined: false) == 2003)
+    #expect(code("produceData", joined: true) == 2000)
+    #expect(code("getDataProducerStats", joined: true) == 2003)
+    #expect(code("getDataConsumerStats", joined: true) == 2003)
     #expect(AgentRequests.known.count == 22)
   }
+
 }
 
 @Suite("process figures from /proc")

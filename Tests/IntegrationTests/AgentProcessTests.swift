@@ -63,6 +63,24 @@ extension ControllerProcessTests {
       #expect(mimeTypes.isSuperset(of: ["audio/opus", "video/VP8", "video/rtx"]), "\(mimeTypes)")
       #expect(try await request("produce", data: ["transportId": "t"])["data"]?["errcode"] == 2003, "not joined")
       #expect(try await request("join", data: ["displayName": "Alice"])["retEvent"] == "success")
+      // A real transport on the room's worker, with ICE-lite parameters, a candidate and fingerprints.
+      let transport = try await request("createWebRtcTransport", data: ["producing": true, "consuming": false])
+      #expect(transport["retEvent"] == "success", "\(transport)")
+      let created = transport["data"]?["data"]
+      #expect(created?["iceParameters"]?["iceLite"] == true)
+      #expect(created?["iceCandidates"]?.arrayValue?.first?["ip"] == "127.0.0.1")
+      #expect(created?["dtlsParameters"]?["fingerprints"]?.arrayValue?.count == 5)
+      let transportID = try #require(created?["id"]?.stringValue)
+      let badProduce = try await request(
+        "produce", data: ["transportId": .string(transportID), "kind": "video", "rtpParameters": ["codecs": "x"]])
+      #expect(badProduce["data"]?["errcode"] == 2000, "invalid RTP parameters get an error reply: \(badProduce)")
+      let unsupported = try await request(
+        "produce",
+        data: [
+          "transportId": .string(transportID), "kind": "video",
+          "rtpParameters": ["codecs": [["mimeType": "video/AV2", "payloadType": 100, "clockRate": 90000]]],
+        ])
+      #expect(unsupported["data"]?["errcode"] == 2000)
       #expect(try await request("join")["data"]?["errmsg"] == "user joined")
       #expect(try await request("produce", data: ["transportId": "t"])["data"]?["errcode"] == 2004)
       #expect(try await request("pauseConsumer", data: ["consumerId": "x"])["data"]?["errmsg"] == "can't find consumer")

@@ -17,8 +17,9 @@ struct SystemLibrariesTests {
     #expect(erizo_DTLS_set_link_mtu(ssl, 1200) == 1)
   }
 
-  @Test func libsrtpInitialises() {
-    #expect(srtp_init() == srtp_err_status_ok)
+  /// Only the version: initialising libsrtp here would race the SRTP sessions other suites make in
+  /// this process (MediaWorker's SrtpSession initialises it once and tests protect/unprotect).
+  @Test func libsrtpIsVersion2() {
     let version = String(cString: srtp_get_version_string())
     #expect(version.contains("2."))
   }

@@ -11,6 +11,38 @@ struct AgentRooms: Sendable {
     var joined = false
     var rtpCapabilities: JSONValue?
     var sctpCapabilities: JSONValue?
+    var transports: [String: Transport] = [:]
+    var producers: [String: Producer] = [:]
+    var consumers: [String: Consumer] = [:]
+
+    /// The transport this client receives on (`appData.consuming`), if it made one.
+    var consumingTransport: String? {
+      transports.values.filter(\.consuming).map(\.id).sorted().first
+    }
+  }
+
+  struct Transport: Sendable, Equatable {
+    let id: String
+    let producing: Bool
+    let consuming: Bool
+    /// mediasoup numbers the consumers of a transport's MIDs from 0.
+    var nextMid = 0
+  }
+
+  struct Producer: Sendable, Equatable {
+    let id: String
+    let kind: String
+    let transportID: String
+    /// The consumable parameters (router terms), for making consumers.
+    let consumable: JSONValue
+    var appData: JSONValue
+    var paused: Bool
+  }
+
+  struct Consumer: Sendable, Equatable {
+    let id: String
+    let producerID: String
+    let transportID: String
   }
 
   struct Room: Sendable, Equatable {
@@ -53,6 +85,22 @@ struct AgentRooms: Sendable {
     rooms[roomID]?.clients[clientID]?.rtpCapabilities = rtpCapabilities
     rooms[roomID]?.clients[clientID]?.sctpCapabilities = sctpCapabilities
     return .joined
+  }
+
+  /// Changes one client in place; false when the room or client is gone.
+  @discardableResult
+  mutating func update(_ clientID: String, inRoom roomID: String, _ change: (inout Client) -> Void) -> Bool {
+    guard rooms[roomID]?.clients[clientID] != nil else { return false }
+    change(&rooms[roomID]!.clients[clientID]!)
+    return true
+  }
+
+  /// The client holding a consumer, across rooms.
+  func owner(ofConsumer consumerID: String) -> (room: Room, client: Client)? {
+    for room in rooms.values {
+      for client in room.clients.values where client.consumers[consumerID] != nil { return (room, client) }
+    }
+    return nil
   }
 
   /// Removes a client; returns the room when that left it empty (the caller closes its router).

@@ -40,6 +40,8 @@ actor WorkerPool {
   private var stopping = false
   /// Called after a worker died, with the routers it held (their rooms are gone).
   private var onDeath: (@Sendable (_ index: Int, _ routers: Set<String>) async -> Void)?
+  /// Called with each notification a worker sends about its objects (handler id, event, data).
+  private var onNotification: (@Sendable (_ handlerID: String, _ event: String, _ data: JSONValue) -> Void)?
 
   init(options: Options, logger: Logger) {
     self.options = options
@@ -49,6 +51,22 @@ actor WorkerPool {
 
   func setDeathHandler(_ handler: @escaping @Sendable (_ index: Int, _ routers: Set<String>) async -> Void) {
     onDeath = handler
+  }
+
+  func setNotificationHandler(_ handler: @escaping @Sendable (String, String, JSONValue) -> Void) {
+    onNotification = handler
+  }
+
+  /// Sends a request to one worker (a router's, transport's, producer's or consumer's method).
+  func request(on index: Int, _ method: String, handlerID: String, data: JSONValue = .object([:]))
+    async throws(WorkerChannel.Failure) -> JSONValue
+  {
+    guard slots.indices.contains(index), let channel = slots[index].channel, slots[index].running else { throw .closed }
+    return try await channel.request(method, handlerID: handlerID, data: data, timeout: options.requestTimeout)
+  }
+
+  private func notify(_ handlerID: String, _ event: String, _ data: JSONValue) {
+    onNotification?(handlerID, event, data)
   }
 
   /// Starts every worker; a worker that cannot start is retried like one that died.
@@ -124,6 +142,8 @@ actor WorkerPool {
           switch message {
           case .notification(_, "running", _):
             Task { await self?.markRunning(index) }
+          case .notification(let handlerID, let event, let data):
+            Task { await self?.notify(handlerID, event, data) }
           case .log(let line):
             Self.log(line, worker: index, logger: logger)
           default:

@@ -1,4 +1,5 @@
 internal import CSRTP
+internal import Synchronization
 
 /// One direction of SRTP/SRTCP protection through libsrtp2 (media-worker spec §4.4): an outbound
 /// session protects what a transport sends, an inbound one unprotects what it receives. Any SSRC,
@@ -8,6 +9,8 @@ public final class SrtpSession {
   public enum Direction: Sendable { case inbound, outbound }
 
   public enum SrtpError: Error, Equatable {
+    /// libsrtp failed to initialise (`srtp_init`, which runs the ciphers' self-tests).
+    case library(Int32)
     case setup(Int32)
     case rejected(Int32)
     case noRoom
@@ -19,10 +22,18 @@ public final class SrtpSession {
 
   private var session: srtp_t?
 
-  private static let initialised = Int32(srtp_init().rawValue)
+  /// `srtp_init` answers bad_param when the library is already initialised in this process (its
+  /// debug module is registered twice), which is as good as success.
+  private static let initialised: Int32 = {
+    let status = srtp_init()
+    return status == srtp_err_status_bad_param ? Int32(srtp_err_status_ok.rawValue) : Int32(status.rawValue)
+  }()
+  /// libsrtp's session set-up touches process-wide state; one worker has one thread anyway, but
+  /// tests create sessions from many.
+  private static let creation = Mutex(())
 
   public init(profile: SrtpProfile, key: [UInt8], direction: Direction) throws(SrtpError) {
-    guard Self.initialised == Int32(srtp_err_status_ok.rawValue) else { throw .setup(Self.initialised) }
+    guard Self.initialised == Int32(srtp_err_status_ok.rawValue) else { throw .library(Self.initialised) }
     guard key.count == profile.masterLength else { throw .setup(-1) }
     var policy = srtp_policy_t()
     switch profile {
@@ -38,10 +49,14 @@ public final class SrtpSession {
     policy.allow_repeat_tx = 1
     policy.next = nil
     var material = key
-    let status = material.withUnsafeMutableBufferPointer { buffer -> srtp_err_status_t in
-      policy.key = buffer.baseAddress
-      return srtp_create(&session, &policy)
+    var created: srtp_t?
+    let status = Self.creation.withLock { _ in
+      material.withUnsafeMutableBufferPointer { buffer -> srtp_err_status_t in
+        policy.key = buffer.baseAddress
+        return srtp_create(&created, &policy)
+      }
     }
+    session = created
     guard status == srtp_err_status_ok else { throw .setup(Int32(status.rawValue)) }
   }
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs inside a fresh network namespace (`unshare --net`), where only `lo` exists: starts `erizo all`
+# on loopback with two media workers, makes tokens through Nuve's REST API, and runs one scenario of
+# real WebRTC peers (pymediasoup on aiortc) against it. Prints the scenario's JSON line.
+#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|fault
+set -euo pipefail
+bin=$1
+python=$2
+scenario=$3
+fixtures=$(cd "$(dirname "$0")" && pwd)
+
+ip link set lo up
+ip addr add 127.0.0.2/8 dev lo  # aiortc does not gather the literal 127.0.0.1
+
+data=$(mktemp -d)
+trap 'kill "$erizo" 2>/dev/null || true; wait "$erizo" 2>/dev/null || true; rm -rf "$data"' EXIT
+id=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
+  ERIZO_NUVE_DATA_DIRECTORY="$data" ERIZO_NUVE_SUPERSERVICE_ID="$id" ERIZO_NUVE_SUPERSERVICE_KEY="$key" \
+  PUBLIC_IP=127.0.0.1 ERIZO_AGENT_NUM_WORKERS=2 ERIZO_CONTROLLER_AGENT_POLL_INTERVAL=500 \
+  ERIZO_CONTROLLER_DRAIN_TIMEOUT=1 ERIZO_AGENT_DRAIN_TIMEOUT=1 \
+  "$bin/erizo" all >"$data/erizo.log" 2>&1 &
+erizo=$!
+
+# tokens COUNT [ROOM]: {"room", "tokens"} once Nuve and a registered controller answer.
+tokens() {
+  for _ in $(seq 1 100); do
+    if python3 "$fixtures/nuve_tokens.py" http://127.0.0.1:3000 "$id" "$key" "$1" "${2:-}" peer 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo '{"errors":["no tokens from Nuve"]}'
+  cat "$data/erizo.log" >&2
+  exit 0
+}
+field() { python3 -c "import json,sys; v=json.load(sys.stdin)$1; print(v)"; }
+
+case "$scenario" in
+  e2e)
+    room=$(tokens 2)
+    sleep 1  # the controller's first agent poll
+    "$python" "$fixtures/mediasoup_e2e.py" http://127.0.0.1:8080 \
+      "$(field '["tokens"][0]' <<<"$room")" "$(field '["tokens"][1]' <<<"$room")" || true
+    ;;
+  fault)
+    a=$(tokens 4)
+    b=$(tokens 2)
+    sleep 1
+    "$python" "$fixtures/media_fault.py" http://127.0.0.1:8080 "$data/erizo.log" \
+      "$(field '["room"]' <<<"$a")" "$(field '["room"]' <<<"$b")" \
+      "$(field '["tokens"][0]' <<<"$a")" "$(field '["tokens"][1]' <<<"$a")" \
+      "$(field '["tokens"][2]' <<<"$a")" "$(field '["tokens"][3]' <<<"$a")" \
+      "$(field '["tokens"][0]' <<<"$b")" "$(field '["tokens"][1]' <<<"$b")" || true
+    ;;
+esac
+if [ -n "${KEEP_TEST_LOGS:-}" ]; then cp "$data/erizo.log" "/tmp/media-$scenario-erizo.log"; fi
+grep -E " (error|warning) " "$data/erizo.log" | tail -20 >&2 || true

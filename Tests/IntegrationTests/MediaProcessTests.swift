@@ -1,0 +1,73 @@
+import ErizoCore
+import ErizoTesting
+import Foundation
+import Testing
+
+/// Real WebRTC peers end to end: a pymediasoup (aiortc) publisher and subscriber speak the
+/// mediasoup-signal protocol to `erizo all` — controller, agent and its `erizo-worker`s — inside a
+/// network namespace that has only `lo` (ENVIRONMENT.md's rule for every test that moves media).
+@Suite("media end to end (pymediasoup, loopback-only namespace)", .serialized)
+struct MediaProcessTests {
+  static var python: String {
+    let root = ProcessInfo.processInfo.environment["TEST_PYTHON_CLIENTS"] ?? ".venv-clients"
+    return "\(root)/media/bin/python"
+  }
+  static var ready: Bool {
+    FileManager.default.isExecutableFile(atPath: python)
+      && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+  }
+
+  /// Runs a fixture script inside `unshare --net` and returns its last JSON line.
+  static func runInNamespace(_ script: String, _ arguments: [String]) throws -> JSONValue {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+    // Root makes the namespace directly; anyone else through a user namespace.
+    let isolation = getuid() == 0 ? ["--net"] : ["--user", "--map-root-user", "--net"]
+    process.arguments = isolation + ["--", "bash", NuveProcessTests.fixture(script)] + arguments
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ERIZO_") }
+    environment["PYTHONUNBUFFERED"] = "1"
+    process.environment = environment
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let diagnostics = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+    guard let last = lines.last(where: { $0.hasPrefix("{") }), let json = try? JSONValue(parsing: Array(last.utf8))
+    else {
+      throw ConformanceFailure(description: "no result from \(script): \(lines.suffix(5)) \(diagnostics.suffix(2000))")
+    }
+    return json
+  }
+
+  @Test(.enabled(if: ready, "needs .venv-clients/media (scripts/python-clients) and unshare"), .timeLimit(.minutes(4)))
+  func publisherToSubscriberThroughEveryRole() throws {
+    let result = try Self.runInNamespace(
+      "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, "e2e"])
+    #expect(result["errors"] == [], "\(result)")
+    #expect(result["consumers"] == ["audio", "video"], "newConsumer for each producer: \(result)")
+    #expect(result["video_flowing"] == true, "at least 60 decoded video frames: \(result)")
+    #expect(result["audio_flowing"] == true, "audio frames: \(result)")
+    #expect(result["paused_event"] == true && result["frames_while_paused"] == 0, "pause stops frames: \(result)")
+    #expect(result["resumed_event"] == true && result["resumed"] == true, "resume restores them: \(result)")
+    #expect(result["closed_consumers"] == true && result["peer_closed"] == true, "leaving closes: \(result)")
+  }
+
+  /// The agent's fault test: SIGKILL to the worker of one of two rooms carrying media.
+  @Test(.enabled(if: ready, "needs .venv-clients/media (scripts/python-clients) and unshare"), .timeLimit(.minutes(4)))
+  func aWorkerKilledMidCallTakesOnlyItsRoom() throws {
+    let result = try Self.runInNamespace(
+      "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, "fault"])
+    #expect(result["errors"] == [], "\(result)")
+    #expect(result["both_flowing"] == true && result["different_workers"] == true, "\(result)")
+    #expect(result["replaced"] == true, "\(result)")
+    #expect((result["replaced_after"]?.doubleValue ?? 99) < 2, "the dead worker is back within 2 s: \(result)")
+    #expect(result["a_notified"] == true, "the dead room's clients are told: \(result)")
+    // 3 s at 30 frames/s is 90: the other room does not stall.
+    #expect((result["b_frames_after_kill"]?.intValue ?? 0) >= 75, "the other room keeps flowing: \(result)")
+    #expect(result["a_again_flowing"] == true, "a new join to the lost room gets media: \(result)")
+  }
+}
