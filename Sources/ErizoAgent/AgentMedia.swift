@@ -24,11 +24,16 @@ extension AgentCore {
     if !media.announcedIP.isEmpty {
       listen = ["ip": .string(media.listenIP), "announcedIp": .string(media.announcedIP)]
     }
+    var options: JSONValue = [
+      "transportId": .string(transportID), "listenIps": [listen], "enableUdp": true, "enableTcp": false,
+    ]
+    if let serverID = await pool.webRtcServerID(of: room.worker) {
+      options = ["transportId": .string(transportID), "webRtcServerId": .string(serverID), "enableUdp": true]
+    }
     let dump: JSONValue
     do {
       dump = try await pool.request(
-        on: room.worker, "router.createWebRtcTransport", handlerID: room.routerID,
-        data: ["transportId": .string(transportID), "listenIps": [listen], "enableUdp": true, "enableTcp": false])
+        on: room.worker, "router.createWebRtcTransport", handlerID: room.routerID, data: options)
       _ = try await pool.request(
         on: room.worker, "transport.setMaxIncomingBitrate", handlerID: transportID,
         data: ["bitrate": .int(media.maxIncomingBitrate)])

@@ -55,22 +55,26 @@ struct AgentService: Service {
   func run() async throws {
     let configuration = role.configuration
     let workers = configuration.numWorkers > 0 ? configuration.numWorkers : ProcessInfo.processInfo.activeProcessorCount
-    let pool = WorkerPool(
-      options: .init(
-        executable: try Self.workerExecutable(configuration.workerPath), count: workers,
-        arguments: [
-          "--logLevel=warn", "--rtcMinPort=\(configuration.rtcMinPort)", "--rtcMaxPort=\(configuration.rtcMaxPort)",
-        ]),
-      logger: logger)
     let publicIP =
       configuration.publicIP.isEmpty ? HostAddress.firstExternalIPv4() ?? "127.0.0.1" : configuration.publicIP
+    let listenIP = configuration.listenIP.isEmpty ? publicIP : configuration.listenIP
+    var poolOptions = WorkerPool.Options(
+      executable: try Self.workerExecutable(configuration.workerPath), count: workers,
+      arguments: [
+        "--logLevel=warn", "--rtcMinPort=\(configuration.rtcMinPort)", "--rtcMaxPort=\(configuration.rtcMaxPort)",
+      ])
+    if configuration.singlePort {
+      poolOptions.singlePort = .init(
+        basePort: configuration.singlePortBase, ip: listenIP, announcedIP: configuration.announcedIP)
+    }
+    let pool = WorkerPool(options: poolOptions, logger: logger)
     let core: AgentCore
     do {
       core = try AgentCore(
         agentID: role.agentID, pool: pool, bus: bus, mediaCodecs: RouterCapabilities.defaultMediaCodecs,
         throttleSecret: configuration.throttleSecret,
         media: MediaAddresses(
-          listenIP: configuration.listenIP.isEmpty ? publicIP : configuration.listenIP,
+          listenIP: listenIP,
           announcedIP: configuration.announcedIP),
         logger: logger)
     } catch {

@@ -52,7 +52,8 @@ public struct WorkerCore {
       return .null
     case "worker.dump":
       return [
-        "pid": .int(pid), "webRtcServerIds": [], "routerIds": .array(routerIDs.map(JSONValue.string)),
+        "pid": .int(pid), "webRtcServerIds": .array((engine?.servers.keys.sorted() ?? []).map(JSONValue.string)),
+        "routerIds": .array(routerIDs.map(JSONValue.string)),
         "channelMessageHandlers": [
           "channelRequestHandlers": .array(routerIDs.map(JSONValue.string)), "channelNotificationHandlers": [],
         ],
@@ -75,6 +76,16 @@ public struct WorkerCore {
       }
       settings = updated
       return .null
+    case "worker.createWebRtcServer":
+      guard let engine else { throw .error("this worker has no media engine") }
+      return try engine.createWebRtcServer(data: data)
+    case "worker.closeWebRtcServer":
+      guard let engine, let id = data["webRtcServerId"]?.stringValue else { throw .type("missing webRtcServerId") }
+      try engine.closeWebRtcServer(id)
+      return .null
+    case "webRtcServer.dump":
+      guard let server = engine?.servers[handlerID] else { throw .error("WebRtcServer not found") }
+      return server.dump
     case "worker.createRouter":
       guard let routerID = data["routerId"]?.stringValue, !routerID.isEmpty else { throw .type("missing routerId") }
       guard !routerIDs.contains(routerID) else { throw .error("a Router with the same routerId already exists") }

@@ -43,10 +43,19 @@ struct MediaProcessTests {
     return json
   }
 
-  @Test(.enabled(if: ready, "needs .venv-clients/media (scripts/python-clients) and unshare"), .timeLimit(.minutes(4)))
-  func publisherToSubscriberThroughEveryRole() throws {
+  /// Range mode (a port per transport) and single-port mode (one shared port per worker).
+  @Test(
+    .enabled(if: ready, "needs .venv-clients/media (scripts/python-clients) and unshare"), .timeLimit(.minutes(4)),
+    arguments: ["e2e", "e2e-single-port"])
+  func publisherToSubscriberThroughEveryRole(scenario: String) throws {
     let result = try Self.runInNamespace(
-      "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, "e2e"])
+      "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, scenario])
+    let ports = result["ports"]?.arrayValue?.compactMap(\.intValue) ?? []
+    if scenario == "e2e-single-port" {
+      #expect(ports.count == 2 && ports[0] == ports[1] && (40000...40001).contains(ports[0]), "one port: \(result)")
+    } else {
+      #expect(ports.count == 2 && ports[0] != ports[1], "a port per transport: \(result)")
+    }
     #expect(result["errors"] == [], "\(result)")
     #expect(result["consumers"] == ["audio", "video"], "newConsumer for each producer: \(result)")
     #expect(result["video_flowing"] == true, "at least 60 decoded video frames: \(result)")

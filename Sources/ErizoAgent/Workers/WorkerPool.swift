@@ -11,6 +11,14 @@ actor WorkerPool {
     var count: Int
     var arguments: [String]
     var requestTimeout: Duration = .seconds(5)
+    /// Single-port mode: each worker gets a WebRtcServer on `basePort + index`.
+    var singlePort: SinglePort?
+  }
+
+  struct SinglePort: Sendable {
+    var basePort: Int
+    var ip: String
+    var announcedIP: String
   }
 
   /// What the pool says about one worker, for stats and health.
@@ -28,6 +36,8 @@ actor WorkerPool {
     var channel: WorkerChannel?
     var running = false
     var routers: Set<String> = []
+    /// The worker's WebRtcServer in single-port mode.
+    var webRtcServerID: String?
     var restarts = 0
     var failuresInARow = 0
     var startedAt = ContinuousClock.now
@@ -160,9 +170,40 @@ actor WorkerPool {
     }
   }
 
-  private func markRunning(_ index: Int) {
-    guard slots[index].channel != nil else { return }
+  /// The worker said `running`; in single-port mode it is usable once its WebRtcServer exists.
+  private func markRunning(_ index: Int) async {
+    guard let channel = slots[index].channel else { return }
+    if let singlePort = options.singlePort {
+      let serverID = UUID().uuidString.lowercased()
+      var listen: JSONValue = [
+        "protocol": "udp", "ip": .string(singlePort.ip), "port": .int(singlePort.basePort + index),
+      ]
+      if !singlePort.announcedIP.isEmpty {
+        listen = [
+          "protocol": "udp", "ip": .string(singlePort.ip), "port": .int(singlePort.basePort + index),
+          "announcedAddress": .string(singlePort.announcedIP),
+        ]
+      }
+      do {
+        _ = try await channel.request(
+          "worker.createWebRtcServer", data: ["webRtcServerId": .string(serverID), "listenInfos": [listen]],
+          timeout: options.requestTimeout)
+      } catch {
+        logger.error(
+          "media worker cannot open its single port; restarting it",
+          metadata: ["agent.worker": "\(index)", "error": "\(error.reason)"])
+        channel.kill()
+        return
+      }
+      guard slots[index].channel === channel else { return }
+      slots[index].webRtcServerID = serverID
+    }
     slots[index].running = true
+  }
+
+  /// The WebRtcServer of a worker (single-port mode), for its transports.
+  func webRtcServerID(of index: Int) -> String? {
+    slots.indices.contains(index) ? slots[index].webRtcServerID : nil
   }
 
   private func exited(_ index: Int, status: Int32) async {
@@ -171,6 +212,7 @@ actor WorkerPool {
     slots[index].channel = nil
     slots[index].running = false
     slots[index].routers = []
+    slots[index].webRtcServerID = nil
     if stopping { return }
     let signal = status & 0x7f
     let description = signal != 0 ? "signal \(signal)" : "exit code \((status >> 8) & 0xff)"

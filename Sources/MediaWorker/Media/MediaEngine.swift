@@ -11,6 +11,8 @@ public final class MediaEngine {
   var settings: WorkerSettings
   var transports: [String: WebRtcTransport] = [:]
   var transportsBySocket: [Int: WebRtcTransport] = [:]
+  var servers: [String: WebRtcServer] = [:]
+  var serversBySocket: [Int: WebRtcServer] = [:]
   var producers: [String: Producer] = [:]
   var consumers: [String: Consumer] = [:]
   /// Notifications and logs waiting to go to the parent.
@@ -36,15 +38,62 @@ public final class MediaEngine {
 
   // MARK: requests
 
+  /// `worker.createWebRtcServer`: one UDP socket on a fixed port, for every transport created with
+  /// its `webRtcServerId` (single-port mode).
+  func createWebRtcServer(data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
+    guard let serverID = data["webRtcServerId"]?.stringValue, !serverID.isEmpty else {
+      throw .type("missing webRtcServerId")
+    }
+    guard servers[serverID] == nil else { throw .error("a WebRtcServer with the same webRtcServerId already exists") }
+    guard let listen = data["listenInfos"]?.arrayValue?.first(where: { $0["protocol"] == "udp" }),
+      let ip = listen["ip"]?.stringValue, let port = listen["port"]?.intValue, (1...65535).contains(port)
+    else { throw .type("missing a udp listenInfo with ip and port") }
+    guard let (socket, bound) = sockets.openUDP(ip: ip, minPort: port, maxPort: port) else {
+      throw .error("UDP port \(port) on \(ip) is in use")
+    }
+    let announced = listen["announcedAddress"]?.stringValue ?? listen["announcedIp"]?.stringValue
+    let server = WebRtcServer(
+      id: serverID, socket: socket, ip: ip, announcedIP: (announced?.isEmpty ?? true) ? nil : announced, port: bound)
+    servers[serverID] = server
+    serversBySocket[socket] = server
+    return .null
+  }
+
+  /// `worker.closeWebRtcServer`: closes its transports and its socket.
+  func closeWebRtcServer(_ serverID: String) throws(WorkerCore.RequestError) {
+    guard let server = servers[serverID] else { throw .error("WebRtcServer not found") }
+    for transport in transports.values where transport.server === server { closeTransport(transport) }
+    servers[serverID] = nil
+    serversBySocket[server.socket] = nil
+    sockets.close(socket: server.socket)
+  }
+
   /// `router.createWebRtcTransport` (handler: the router).
   func createWebRtcTransport(routerID: String, data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
     guard let transportID = data["transportId"]?.stringValue, !transportID.isEmpty else {
       throw .type("missing transportId")
     }
     guard transports[transportID] == nil else { throw .error("a Transport with the same transportId already exists") }
+    if data["enableUdp"] == false { throw .error("only UDP is supported by this worker today") }
+    let consent = data["iceConsentTimeout"]?.intValue ?? 30
+    let consentTimeout: Duration = consent == 0 ? .zero : .seconds(max(10, min(60, consent)))
+    if let serverID = data["webRtcServerId"]?.stringValue {
+      guard let server = servers[serverID] else { throw .error("WebRtcServer not found") }
+      let dtls: DtlsSession
+      do {
+        dtls = try DtlsSession(context: dtlsContext)
+      } catch {
+        throw .error("DTLS setup failed: \(error)")
+      }
+      let transport = WebRtcTransport(
+        id: transportID, routerID: routerID, socket: server.socket, ip: server.ip, announcedIP: server.announcedIP,
+        port: server.port, dtls: dtls, consentTimeout: consentTimeout, server: server)
+      transports[transportID] = transport
+      server.transportsByFragment[transport.ice.usernameFragment] = transport
+      return transport.dump(fingerprints: dtlsContext.fingerprints)
+    }
     let listen = data["listenInfos"]?.arrayValue?.first ?? data["listenIps"]?.arrayValue?.first
     guard let ip = listen?["ip"]?.stringValue, !ip.isEmpty else { throw .type("missing listenIps[0].ip") }
-    if data["enableUdp"] == false { throw .error("only UDP is supported by this worker today") }
     let announced = listen?["announcedAddress"]?.stringValue ?? listen?["announcedIp"]?.stringValue
     let range = listen?["portRange"]
     let minPort = range?["min"]?.intValue ?? settings.rtcMinPort
@@ -59,11 +108,10 @@ public final class MediaEngine {
       sockets.close(socket: socket)
       throw .error("DTLS setup failed: \(error)")
     }
-    let consent = data["iceConsentTimeout"]?.intValue ?? 30
     let transport = WebRtcTransport(
       id: transportID, routerID: routerID, socket: socket, ip: ip,
       announcedIP: (announced?.isEmpty ?? true) ? nil : announced, port: port, dtls: dtls,
-      consentTimeout: consent == 0 ? .zero : .seconds(max(10, min(60, consent))))
+      consentTimeout: consentTimeout)
     transports[transportID] = transport
     transportsBySocket[socket] = transport
     return transport.dump(fingerprints: dtlsContext.fingerprints)
@@ -88,6 +136,8 @@ public final class MediaEngine {
     case "transport.restartIce":
       transport.ice.restart(
         usernameFragment: IceServer.randomCredential(), password: IceServer.randomCredential())
+      // The old fragment keeps working until the client uses the new one (IceServer's rule).
+      transport.server?.transportsByFragment[transport.ice.usernameFragment] = transport
       return ["iceParameters": transport.iceParameters]
     case "transport.setMaxIncomingBitrate", "transport.setMaxOutgoingBitrate", "transport.setMinOutgoingBitrate":
       guard data["bitrate"]?.intValue != nil else { throw .type("missing bitrate") }
@@ -263,8 +313,12 @@ public final class MediaEngine {
     for producer in Array(transport.producers.values) { closeProducer(producer) }
     _ = transport.dtls.close().map { datagram in send(datagram, on: transport) }
     transports[transport.id] = nil
-    transportsBySocket[transport.socket] = nil
-    sockets.close(socket: transport.socket)
+    if let server = transport.server {
+      server.remove(transport)
+    } else {
+      transportsBySocket[transport.socket] = nil
+      sockets.close(socket: transport.socket)
+    }
   }
 
   private func closeProducer(_ producer: Producer) {
@@ -293,17 +347,39 @@ public final class MediaEngine {
   public func receive(
     socket: Int, from remote: SocketAddress, packet: UnsafeMutableRawBufferPointer, now: ContinuousClock.Instant
   ) {
-    guard let transport = transportsBySocket[socket] else { return }
     let bytes = UnsafeRawBufferPointer(packet)
-    let tuple = TransportTuple(localSocket: Int(transport.port), remote: remote, proto: .udp)
-    transport.bytesReceived += packet.count
-    if StunMessage.looksLikeStun(bytes) {
+    let isStun = StunMessage.looksLikeStun(bytes)
+    var stun: StunMessage?
+    if isStun {
       guard let message = try? StunMessage(parsing: Array(bytes)) else {
         counters.malformedPackets += 1
         return
       }
-      let (response, events) = transport.ice.handle(message, from: tuple, now: now)
+      stun = message
+    }
+    let transport: WebRtcTransport
+    if let own = transportsBySocket[socket] {
+      transport = own
+    } else if let server = serversBySocket[socket] {
+      // Single-port: STUN by the local fragment of USERNAME, the rest by the validated address.
+      let fragment = stun?.username.flatMap { $0.split(separator: ":").first.map(String.init) }
+      guard let found = fragment.flatMap({ server.transportsByFragment[$0] }) ?? server.transportsByRemote[remote]
+      else {
+        counters.droppedPackets += 1
+        return
+      }
+      transport = found
+    } else {
+      return
+    }
+    let tuple = TransportTuple(localSocket: Int(transport.port), remote: remote, proto: .udp)
+    transport.bytesReceived += packet.count
+    if let stun {
+      let (response, events) = transport.ice.handle(stun, from: tuple, now: now)
       if let response { response.withUnsafeBytes { sockets.send(socket: transport.socket, to: remote, bytes: $0) } }
+      if let server = transport.server, transport.ice.tuples.contains(tuple) {
+        server.transportsByRemote[remote] = transport
+      }
       apply(transport, events)
       return
     }

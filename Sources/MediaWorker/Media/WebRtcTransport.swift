@@ -10,6 +10,9 @@ final class WebRtcTransport {
   let ip: String
   let announcedIP: String?
   let port: UInt16
+  /// The worker's shared single-port server this transport lives on, if any (mediasoup's
+  /// WebRtcServer); it owns the socket then.
+  let server: WebRtcServer?
   var ice: IceServer
   let dtls: DtlsSession
   var dtlsRole = DtlsSession.Role.auto
@@ -25,8 +28,9 @@ final class WebRtcTransport {
 
   init(
     id: String, routerID: String, socket: Int, ip: String, announcedIP: String?, port: UInt16, dtls: DtlsSession,
-    consentTimeout: Duration
+    consentTimeout: Duration, server: WebRtcServer? = nil
   ) {
+    self.server = server
     self.id = id
     self.routerID = routerID
     self.socket = socket
@@ -83,6 +87,42 @@ final class WebRtcTransport {
     [
       "localPort": .int(tuple.localSocket), "remoteIp": .string(tuple.remote.ip),
       "remotePort": .int(Int(tuple.remote.port)), "protocol": .string(tuple.proto.rawValue),
+    ]
+  }
+}
+
+/// One UDP socket shared by many WebRtcTransports of a worker (single-port mode; mediasoup's
+/// WebRtcServer): STUN finds its transport by the local ICE username fragment, everything else by
+/// the remote address ICE validated.
+final class WebRtcServer {
+  let id: String
+  let socket: Int
+  let ip: String
+  let announcedIP: String?
+  let port: UInt16
+  var transportsByFragment: [String: WebRtcTransport] = [:]
+  var transportsByRemote: [SocketAddress: WebRtcTransport] = [:]
+
+  init(id: String, socket: Int, ip: String, announcedIP: String?, port: UInt16) {
+    self.id = id
+    self.socket = socket
+    self.ip = ip
+    self.announcedIP = announcedIP
+    self.port = port
+  }
+
+  /// Forgets a transport (closed): its fragments and its remote addresses.
+  func remove(_ transport: WebRtcTransport) {
+    transportsByFragment = transportsByFragment.filter { $0.value !== transport }
+    transportsByRemote = transportsByRemote.filter { $0.value !== transport }
+  }
+
+  var dump: JSONValue {
+    [
+      "id": .string(id),
+      "udpSockets": [["ip": .string(ip), "port": .int(Int(port))]],
+      "webRtcTransportIds": .array(Set(transportsByFragment.values.map(\.id)).sorted().map(JSONValue.string)),
+      "localIceUsernameFragments": .array(transportsByFragment.keys.sorted().map(JSONValue.string)),
     ]
   }
 }

@@ -37,6 +37,7 @@ class Peer:
         await self.device.load(RtpCapabilities(**capabilities))
         options = await self.request(
             "createWebRtcTransport", {"forceTcp": False, "producing": producing, "consuming": consuming})
+        self.candidate_port = options["iceCandidates"][0]["port"]
         create = self.device.createSendTransport if producing else self.device.createRecvTransport
         self.transport = create(
             id=options["id"], iceParameters=IceParameters(**options["iceParameters"]),

@@ -2,7 +2,7 @@
 # Runs inside a fresh network namespace (`unshare --net`), where only `lo` exists: starts `erizo all`
 # on loopback with two media workers, makes tokens through Nuve's REST API, and runs one scenario of
 # real WebRTC peers (pymediasoup on aiortc) against it. Prints the scenario's JSON line.
-#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|fault
+#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|fault
 set -euo pipefail
 bin=$1
 python=$2
@@ -12,6 +12,11 @@ fixtures=$(cd "$(dirname "$0")" && pwd)
 ip link set lo up
 ip addr add 127.0.0.2/8 dev lo  # aiortc does not gather the literal 127.0.0.1
 
+mode=()
+if [ "$scenario" = e2e-single-port ]; then
+  mode=(ERIZO_AGENT_SINGLE_PORT=true ERIZO_AGENT_SINGLE_PORT_BASE=40000)
+fi
+
 data=$(mktemp -d)
 trap 'kill "$erizo" 2>/dev/null || true; wait "$erizo" 2>/dev/null || true; rm -rf "$data"' EXIT
 id=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
@@ -19,7 +24,7 @@ key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
   ERIZO_NUVE_DATA_DIRECTORY="$data" ERIZO_NUVE_SUPERSERVICE_ID="$id" ERIZO_NUVE_SUPERSERVICE_KEY="$key" \
   PUBLIC_IP=127.0.0.1 ERIZO_AGENT_NUM_WORKERS=2 ERIZO_CONTROLLER_AGENT_POLL_INTERVAL=500 \
-  ERIZO_CONTROLLER_DRAIN_TIMEOUT=1 ERIZO_AGENT_DRAIN_TIMEOUT=1 \
+  ERIZO_CONTROLLER_DRAIN_TIMEOUT=1 ERIZO_AGENT_DRAIN_TIMEOUT=1 "${mode[@]}" \
   "$bin/erizo" all >"$data/erizo.log" 2>&1 &
 erizo=$!
 
@@ -38,7 +43,7 @@ tokens() {
 field() { python3 -c "import json,sys; v=json.load(sys.stdin)$1; print(v)"; }
 
 case "$scenario" in
-  e2e)
+  e2e | e2e-single-port)
     room=$(tokens 2)
     sleep 1  # the controller's first agent poll
     "$python" "$fixtures/mediasoup_e2e.py" http://127.0.0.1:8080 \

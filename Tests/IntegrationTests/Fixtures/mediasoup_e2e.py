@@ -26,6 +26,7 @@ async def main():
     subscriber = Peer(URL, "subscriber", [])
     await subscriber.start(SUBSCRIBER_TOKEN, producing=False, consuming=True)
     await publisher.start(PUBLISHER_TOKEN, producing=True, consuming=False)
+    results["ports"] = [publisher.candidate_port, subscriber.candidate_port]
     video_producer = await publisher.transport.produce(track=video, stopTracks=False)
     await publisher.transport.produce(track=audio, stopTracks=False)
     results["consumers"] = sorted(entry["kind"] for entry in subscriber.consumers.values()) if await wait_for(

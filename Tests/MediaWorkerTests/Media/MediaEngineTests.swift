@@ -139,17 +139,25 @@ struct MediaEngineTests {
     let subscriber: TestPeer
     var nextID = 1
 
-    init() throws {
+    /// - Parameter singlePort: both transports on one shared socket (a WebRtcServer).
+    init(singlePort: Bool = false) throws {
       engine = try MediaEngine(sockets: sockets, settings: WorkerSettings())
       core = WorkerCore(settings: WorkerSettings(), engine: engine)
       let context = try DtlsContext()
       _ = core.handle(.request(id: 1, method: "worker.createRouter", handlerID: "", data: ["routerId": "r"]))
+      if singlePort {
+        let server = core.handle(
+          .request(
+            id: 90, method: "worker.createWebRtcServer", handlerID: "",
+            data: ["webRtcServerId": "s", "listenInfos": [["protocol": "udp", "ip": "127.0.0.1", "port": 40000]]]))
+        #expect(server == [.accepted(id: 90, data: .null)])
+      }
       var peers: [TestPeer] = []
       for (index, name) in ["send", "recv"].enumerated() {
+        var options: JSONValue = ["transportId": .string(name), "listenIps": [["ip": "127.0.0.1"]], "enableUdp": true]
+        if singlePort { options = ["transportId": .string(name), "webRtcServerId": "s"] }
         let reply = core.handle(
-          .request(
-            id: 2 + index, method: "router.createWebRtcTransport", handlerID: "r",
-            data: ["transportId": .string(name), "listenIps": [["ip": "127.0.0.1"]], "enableUdp": true]))
+          .request(id: 2 + index, method: "router.createWebRtcTransport", handlerID: "r", data: options))
         guard case .accepted(_, let dump) = reply.first else { throw ConformanceError("\(reply)") }
         let socket = engine.transports[name]!.socket
         let peer = try TestPeer(port: UInt16(5000 + index), socket: socket, transportID: name, context: context)
@@ -176,8 +184,13 @@ struct MediaEngineTests {
     init(_ description: String) { self.description = description }
   }
 
-  @Test func forwardsRewritesPausesAndAsksForKeyFrames() throws {
-    var setup = try Setup()
+  @Test(arguments: [false, true])
+  func forwardsRewritesPausesAndAsksForKeyFrames(singlePort: Bool) throws {
+    var setup = try Setup(singlePort: singlePort)
+    if singlePort {
+      #expect(setup.engine.transports["send"]?.socket == setup.engine.transports["recv"]?.socket, "one socket")
+      #expect(setup.engine.servers["s"]?.transportsByRemote.count == 2, "each peer's address found its transport")
+    }
     let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
     let states = engine.outbox.compactMap { message -> String? in
       guard case .notification(let handler, let event, let data) = message else { return nil }
@@ -289,5 +302,34 @@ struct MediaEngineTests {
     // Closing a transport frees its socket.
     _ = setup.request("transport.close", "recv")
     #expect(setup.sockets.closed.count == 1 && setup.engine.transports["recv"] == nil)
+  }
+
+  @Test func singlePortServersShareTheirSocketAndRouteByFragment() throws {
+    var setup = try Setup(singlePort: true)
+    let server = try #require(setup.engine.servers["s"])
+    #expect(server.transportsByFragment.count == 2)
+    // A Binding request naming no known fragment, from an unknown address, reaches no transport.
+    var stray = StunMessage(type: .bindingRequest, transactionID: Crypto.randomBytes(12))
+    stray.username = "nobody:peer"
+    stray.priority = 1
+    let before = setup.engine.counters.droppedPackets
+    var bytes = stray.encoded(integrityKey: Array("x".utf8))
+    bytes.withUnsafeMutableBytes {
+      setup.engine.receive(socket: server.socket, from: .ipv4([127, 0, 0, 9], port: 9), packet: $0, now: .now)
+    }
+    #expect(setup.engine.counters.droppedPackets == before + 1)
+    // A transport closing on a server leaves the shared socket open.
+    _ = setup.request("transport.close", "recv")
+    #expect(setup.sockets.closed.isEmpty && server.transportsByFragment.count == 1)
+    let taken = setup.core.handle(
+      .request(
+        id: 300, method: "worker.createWebRtcServer", handlerID: "",
+        data: ["webRtcServerId": "s", "listenInfos": [["protocol": "udp", "ip": "127.0.0.1", "port": 40000]]]))
+    #expect(
+      taken == [.rejected(id: 300, error: .error, reason: "a WebRtcServer with the same webRtcServerId already exists")]
+    )
+    _ = setup.core.handle(
+      .request(id: 301, method: "worker.closeWebRtcServer", handlerID: "", data: ["webRtcServerId": "s"]))
+    #expect(setup.sockets.closed == [server.socket] && setup.engine.transports.isEmpty)
   }
 }
