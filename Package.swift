@@ -93,7 +93,7 @@ let package = Package(
     .target(
       name: "ErizoAgent",
       dependencies: [
-        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "MediaWorker", "ORTC", log, lifecycle,
+        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "MediaWorker", "ORTC", log, metrics, lifecycle,
       ],
       swiftSettings: strictSettings),
     .target(

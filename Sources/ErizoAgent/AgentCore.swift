@@ -3,6 +3,7 @@ internal import ErizoCore
 internal import ErizoWire
 internal import Foundation
 internal import Logging
+internal import Metrics
 internal import ORTC
 
 /// The agent's behaviour behind its bus methods (spec §7, §8): placing rooms on workers, the
@@ -20,6 +21,10 @@ actor AgentCore {
   var rooms = AgentRooms()
   private(set) var draining = false
   private var placing: [String: Task<AgentRooms.Room?, Never>] = [:]
+  let metrics = AgentMetrics()
+  /// Transport failures the workers reported (monotonic).
+  var iceDisconnections = 0
+  var dtlsFailures = 0
 
   init(
     agentID: String, pool: WorkerPool, bus: any RPCBus, mediaCodecs: [JSONValue], throttleSecret: String,
@@ -38,6 +43,25 @@ actor AgentCore {
   var roomCount: Int { rooms.count }
   var clientCount: Int { rooms.clientCount }
 
+  /// The figures of `getStats` and the gauges (refreshed by the agent's service every 2 s).
+  var statistics: JSONValue {
+    let counts = rooms.mediaCounts
+    return [
+      "rooms": .int(rooms.count), "clients": .int(rooms.clientCount), "transports": .int(counts.transports),
+      "producers": .int(counts.producers), "consumers": .int(counts.consumers),
+      "iceDisconnections": .int(iceDisconnections), "dtlsFailures": .int(dtlsFailures),
+    ]
+  }
+
+  func recordGauges() {
+    let counts = rooms.mediaCounts
+    metrics.rooms.record(rooms.count)
+    metrics.clients.record(rooms.clientCount)
+    metrics.transports.record(counts.transports)
+    metrics.producers.record(counts.producers)
+    metrics.consumers.record(counts.consumers)
+  }
+
   func startDraining() { draining = true }
 
   // MARK: placement
@@ -47,7 +71,10 @@ actor AgentCore {
   /// without a running worker refuses with an error reply instead of staying silent.
   func placeRoom(_ roomID: String, controllerID: String) async -> JSONValue {
     if let room = rooms.room(roomID) { return placementReply(room) }
-    guard !draining else { return Self.error("the agent is draining", 2005) }
+    guard !draining else {
+      metrics.placementsRefused.increment()
+      return Self.error("the agent is draining", 2005)
+    }
     let task: Task<AgentRooms.Room?, Never>
     if let running = placing[roomID] {
       task = running

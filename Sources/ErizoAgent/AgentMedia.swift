@@ -3,6 +3,7 @@ internal import ErizoCore
 internal import ErizoWire
 internal import Foundation
 internal import Logging
+internal import Metrics
 internal import ORTC
 
 /// Where the agent's media sockets listen and what they announce (spec §8.1).
@@ -239,7 +240,13 @@ extension AgentCore {
         "newConsumer refused or unanswered: the consumer stays paused", metadata: ["agent.consumer": "\(consumerID)"])
       return
     }
-    _ = try? await pool.request(on: room.worker, "consumer.resume", handlerID: consumerID)
+    guard (try? await pool.request(on: room.worker, "consumer.resume", handlerID: consumerID)) != nil else { return }
+    // mediasoup's first score event after the resume (10 until loss is measured).
+    _ = await sendToClient(
+      room: room, clientID: clientID, event: "consumerScore",
+      payload: [
+        "consumerId": .string(consumerID), "score": ["score": 10, "producerScore": 10, "producerScores": [10]],
+      ])
   }
 
   /// A worker's notification about one of its objects: the owners of consumers hear of their
@@ -247,6 +254,18 @@ extension AgentCore {
   func workerNotification(handlerID: String, event: String, data: JSONValue) async {
     let clientEvent: String
     switch event {
+    case "icestatechange":
+      if data["iceState"] == "disconnected" {
+        iceDisconnections += 1
+        metrics.iceDisconnections.increment()
+      }
+      return
+    case "dtlsstatechange":
+      if data["dtlsState"] == "failed" {
+        dtlsFailures += 1
+        metrics.dtlsFailures.increment()
+      }
+      return
     case "producerpause": clientEvent = "consumerPaused"
     case "producerresume": clientEvent = "consumerResumed"
     case "producerclose": clientEvent = "consumerClosed"

@@ -72,11 +72,12 @@ struct AgentMethods {
           "memory": .int(worker.residentBytes), "restarts": .int(worker.restarts),
         ]
       }
-      return .data([
-        "id": .string(agentID), "rooms": .int(await core.roomCount), "clients": .int(await core.clientCount),
-        "state": status.draining ? 0 : 1, "workers": .array(workers),
-        "host": ["perc_cpu": .double(hostCPU.fraction()), "perc_mem": .double(ProcessStats.memoryFraction())],
-      ])
+      var reply = await core.statistics.objectValue ?? [:]
+      reply["id"] = .string(agentID)
+      reply["state"] = status.draining ? 0 : 1
+      reply["workers"] = .array(workers)
+      reply["host"] = ["perc_cpu": .double(hostCPU.fraction()), "perc_mem": .double(ProcessStats.memoryFraction())]
+      return .data(.object(reply))
     }
     return table
   }

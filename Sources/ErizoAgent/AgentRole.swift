@@ -104,9 +104,15 @@ struct AgentService: Service {
 
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask {
+        var ticks = 0
         while (try? await Task.sleep(for: .milliseconds(500))) != nil {
           let (running, total) = (await pool.runningCount, await pool.count)
           status.set(workersUp: running == total)
+          ticks += 1
+          if ticks % 4 == 0 {  // every 2 s: the gauges
+            await core.recordGauges()
+            core.metrics.record(await pool.sample())
+          }
         }
       }
       // Drain on SIGTERM: state 0, placements refused, existing rooms go on until they close or

@@ -71,6 +71,8 @@ extension ControllerProcessTests {
       #expect(created?["iceCandidates"]?.arrayValue?.first?["ip"] == "127.0.0.1")
       #expect(created?["dtlsParameters"]?["fingerprints"]?.arrayValue?.count == 5)
       let transportID = try #require(created?["id"]?.stringValue)
+      let counted = try await probe.call(queue, method: "getStats", args: [], timeout: .seconds(5))
+      #expect(counted["transports"] == 1 && counted["producers"] == 0 && counted["clients"] == 1, "\(counted)")
       let badProduce = try await request(
         "produce", data: ["transportId": .string(transportID), "kind": "video", "rtpParameters": ["codecs": "x"]])
       #expect(badProduce["data"]?["errcode"] == 2000, "invalid RTP parameters get an error reply: \(badProduce)")
@@ -226,6 +228,95 @@ extension ControllerProcessTests {
       #expect(!controller.isRunning && controller.terminationStatus == 0)
       #expect(!hostAgent.process.isRunning && hostAgent.process.terminationStatus == 0, "\(hostAgent.logText)")
       #expect(agents[1 - hostIndex].process.isRunning, "the other agent is untouched")
+    }
+  }
+}
+
+extension ControllerProcessTests {
+  /// `newConsumer` goes to each joined peer through the room's controller; only a `"success"` ack
+  /// resumes the consumer (and brings its first `consumerScore`); producer pause and close reach
+  /// every consumer's owner.
+  @Test(.timeLimit(.minutes(2)))
+  func newConsumerAckSemantics() async throws {
+    let agent = try AgentUnderTest.launch(workers: 1)
+    defer { agent.stop() }
+    let probe = RabbitMQBusMaker(endpoint: Self.endpoint).makeBus().0
+    let events = Mutex<[(client: String, event: String, data: JSONValue)]>([])
+    try await withRunningBuses([probe]) { _ in
+      await probe.serve(queue: "erizoController_ec-ack") { request in
+        let args = request.positionalArgs
+        guard request.method == "forwordSingleMsgToClient", args.count == 3, let client = args[0].stringValue,
+          let event = args[2].stringValue
+        else { return .none }
+        events.withLock { $0.append((client, event, args[1]["data"] ?? .null)) }
+        return .data(
+          client == "refuser"
+            ? ["event": "error", "msg": ["errmsg": "no thanks", "errcode": 403]]
+            : ["event": "success", "msg": ["data": [:]]])
+      }
+      let id = try await agent.waitForID(on: probe)
+      let queue = "ErizoAgent_\(id)"
+      _ = try await probe.call(queue, method: "getMediasoupWork", args: ["ack-room", "ec-ack"], timeout: .seconds(5))
+      func request(_ client: String, _ method: String, _ data: JSONValue = [:]) async throws -> JSONValue {
+        let reply = try await probe.call(
+          queue, method: "handleUserRequest", args: ["ack-room", .string(client), "u", .string(method), data],
+          timeout: .seconds(5))
+        #expect(reply["retEvent"] == "success", "\(client) \(method): \(reply)")
+        return reply["data"]?["data"] ?? .null
+      }
+      var capabilities: JSONValue = .null
+      for client in ["acceptor", "refuser", "publisher"] {
+        capabilities = try await request(client, "getRouterRtpCapabilities")
+        _ = try await request(
+          client, "createWebRtcTransport",
+          ["producing": .bool(client == "publisher"), "consuming": .bool(client != "publisher")])
+        _ = try await request(client, "join", ["displayName": .string(client), "rtpCapabilities": capabilities])
+      }
+      let transports = try await probe.call(queue, method: "getStats", args: [], timeout: .seconds(5))
+      #expect(transports["transports"] == 3)
+      // The publisher's transport id: create another and use it (the first one's id was not kept).
+      let sending = try await request("publisher", "createWebRtcTransport", ["producing": true, "consuming": false])
+      let produced = try await request(
+        "publisher", "produce",
+        [
+          "transportId": sending["id"] ?? .null, "kind": "video",
+          "rtpParameters": [
+            "mid": "0", "codecs": [["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000]],
+            "encodings": [["ssrc": 1234]], "headerExtensions": [],
+          ],
+        ])
+      let producerID = try #require(produced["id"]?.stringValue)
+      #expect(
+        await eventually {
+          events.withLock { list in Set(list.filter { $0.event == "newConsumer" }.map(\.client)) } == [
+            "acceptor", "refuser",
+          ]
+        })
+      let offer = try #require(events.withLock { list in list.first { $0.event == "newConsumer" }?.data })
+      #expect(offer["producerId"] == .string(producerID) && offer["kind"] == "video" && offer["type"] == "simple")
+      #expect(offer["appData"]?["peerId"] == "publisher")
+      #expect(offer["rtpParameters"]?["codecs"]?.arrayValue?.first?["mimeType"] == "video/VP8")
+      #expect(offer["rtpParameters"]?["mid"] == "0")
+      #expect(
+        await eventually {
+          events.withLock { list in list.contains { $0.client == "acceptor" && $0.event == "consumerScore" } }
+        },
+        "the accepted consumer is resumed and scored")
+      try await Task.sleep(for: .milliseconds(500))
+      #expect(
+        !events.withLock { list in list.contains { $0.client == "refuser" && $0.event == "consumerScore" } },
+        "a refused consumer stays paused")
+      _ = try await request("publisher", "pauseProducer", ["producerId": .string(producerID)])
+      _ = try await request("publisher", "closeProducer", ["producerId": .string(producerID)])
+      #expect(
+        await eventually {
+          events.withLock { list in
+            Set(list.filter { $0.event == "consumerPaused" }.map(\.client)) == ["acceptor", "refuser"]
+              && Set(list.filter { $0.event == "consumerClosed" }.map(\.client)) == ["acceptor", "refuser"]
+          }
+        }, "\(events.withLock { $0.map { "\($0.client) \($0.event)" } })")
+      let after = try await probe.call(queue, method: "getStats", args: [], timeout: .seconds(5))
+      #expect(after["producers"] == 0 && after["consumers"] == 0, "\(after)")
     }
   }
 }

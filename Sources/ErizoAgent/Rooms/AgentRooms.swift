@@ -58,6 +58,19 @@ struct AgentRooms: Sendable {
   var count: Int { rooms.count }
   var clientCount: Int { rooms.values.reduce(0) { $0 + $1.clients.count } }
 
+  /// Transports, producers and consumers over every room.
+  var mediaCounts: (transports: Int, producers: Int, consumers: Int) {
+    var counts = (transports: 0, producers: 0, consumers: 0)
+    for room in rooms.values {
+      for client in room.clients.values {
+        counts.transports += client.transports.count
+        counts.producers += client.producers.count
+        counts.consumers += client.consumers.count
+      }
+    }
+    return counts
+  }
+
   func room(_ id: String) -> Room? { rooms[id] }
 
   mutating func add(_ room: Room) { rooms[room.id] = room }
