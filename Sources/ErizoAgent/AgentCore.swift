@@ -90,7 +90,7 @@ actor AgentCore {
 
   private func createRoom(_ roomID: String, controllerID: String) async -> AgentRooms.Room? {
     for _ in 0..<2 {
-      guard let worker = await pool.leastLoaded() else { return nil }
+      guard let worker = await pool.leastLoaded(mediaLoad: rooms.mediaLoadByWorker) else { return nil }
       let routerID = UUID().uuidString.lowercased()
       do {
         try await pool.createRouter(on: worker, routerID: routerID)
@@ -99,7 +99,15 @@ actor AgentCore {
           "router creation failed", metadata: ["agent.worker": "\(worker)", "error": "\(error.reason)"])
         continue
       }
-      let room = AgentRooms.Room(id: roomID, controllerID: controllerID, worker: worker, routerID: routerID)
+      var room = AgentRooms.Room(id: roomID, controllerID: controllerID, worker: worker, routerID: routerID)
+      // The reference's active-speaker observer: {maxEntries 1, threshold -80, interval 800}.
+      let observerID = UUID().uuidString.lowercased()
+      if (try? await pool.request(
+        on: worker, "router.createAudioLevelObserver", handlerID: routerID,
+        data: ["rtpObserverId": .string(observerID), "maxEntries": 1, "threshold": -80, "interval": 800])) != nil
+      {
+        room.observerID = observerID
+      }
       rooms.add(room)
       logger.info(
         "room placed",

@@ -115,6 +115,10 @@ extension AgentCore {
     guard rooms.update(client.id, inRoom: room.id, { $0.producers[producerID] = producer }) else {
       return Self.error("user not find", 2002)
     }
+    if kindText == "audio", let observerID = room.observerID {
+      _ = try? await pool.request(
+        on: room.worker, "rtpObserver.addProducer", handlerID: observerID, data: ["producerId": .string(producerID)])
+    }
     // Every other joined peer of the room consumes it.
     let others = room.clients.values.filter { $0.id != client.id && $0.joined }.map(\.id)
     Task {
@@ -254,6 +258,9 @@ extension AgentCore {
   func workerNotification(handlerID: String, event: String, data: JSONValue) async {
     let clientEvent: String
     switch event {
+    case "volumes", "silence":
+      await activeSpeaker(observerID: handlerID, volumes: event == "volumes" ? data : nil)
+      return
     case "icestatechange":
       if data["iceState"] == "disconnected" {
         iceDisconnections += 1
@@ -275,6 +282,22 @@ extension AgentCore {
     if event == "producerclose" { rooms.update(client.id, inRoom: room.id) { $0.consumers[handlerID] = nil } }
     _ = await sendToClient(
       room: room, clientID: client.id, event: clientEvent, payload: ["consumerId": .string(handlerID)])
+  }
+
+  /// `activeSpeaker {peerId, volume}` (or `{peerId: null}` on silence) to every joined peer of the
+  /// room (spec §4.4).
+  func activeSpeaker(observerID: String, volumes: JSONValue?) async {
+    guard let room = rooms.room(ofObserver: observerID) else { return }
+    var payload: JSONValue = ["peerId": .null]
+    if let loudest = volumes?.arrayValue?.first, let producerID = loudest["producerId"]?.stringValue,
+      let owner = room.clients.values.first(where: { $0.producers[producerID] != nil })
+    {
+      payload = ["peerId": .string(owner.id), "volume": loudest["volume"] ?? .null]
+    }
+    // Concurrently: the controller answers each call only when its client acks (or gives up).
+    for client in room.clients.values where client.joined {
+      Task { _ = await self.sendToClient(room: room, clientID: client.id, event: "activeSpeaker", payload: payload) }
+    }
   }
 
   /// `forwordSingleMsgToClient [clientId, {data}, event]` on the room's controller; the client's ack

@@ -8,7 +8,6 @@ struct AgentMetrics: Sendable {
   let producers = Gauge(label: "erizo_agent_producers")
   let consumers = Gauge(label: "erizo_agent_consumers")
   let workersRunning = Gauge(label: "erizo_agent_workers_running")
-  let workerRestarts = Counter(label: "erizo_agent_worker_restarts_total")
   let iceDisconnections = Counter(label: "erizo_agent_ice_disconnections_total")
   let dtlsFailures = Counter(label: "erizo_agent_dtls_failures_total")
   let placementsRefused = Counter(label: "erizo_agent_placements_refused_total")

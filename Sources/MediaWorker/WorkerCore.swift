@@ -101,6 +101,13 @@ public struct WorkerCore {
       guard routerIDs.contains(handlerID) else { throw .error("Router not found [handlerId:\(handlerID)]") }
       guard let engine else { throw .error("this worker has no media engine") }
       return try engine.createWebRtcTransport(routerID: handlerID, data: data)
+    case "router.createAudioLevelObserver":
+      guard routerIDs.contains(handlerID) else { throw .error("Router not found [handlerId:\(handlerID)]") }
+      guard let engine else { throw .error("this worker has no media engine") }
+      return try engine.createAudioLevelObserver(routerID: handlerID, data: data, now: .now)
+    case _ where method.hasPrefix("rtpObserver."):
+      guard let engine else { throw .error("this worker has no media engine") }
+      return try engine.handleObserver(method, handlerID, data: data)
     case "router.closeTransport":
       guard let engine, let id = data["transportId"]?.stringValue else { throw .type("missing transportId") }
       engine.closeTransport(try engine.transport(id))

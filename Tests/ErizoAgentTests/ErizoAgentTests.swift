@@ -41,6 +41,18 @@ struct AgentRoomsTests {
     #expect(again == nil, "unknown rooms are ignored")
   }
 
+  @Test func mediaLoadCountsProducersAndConsumersPerWorker() {
+    var rooms = roomWithClient()
+    rooms.add(.init(id: "s", controllerID: "ec", worker: 1, routerID: "router-2"))
+    _ = rooms.ensureClient("c9", userName: "z", inRoom: "s")
+    rooms.update("c1", inRoom: "r") { client in
+      client.producers["p"] = .init(
+        id: "p", kind: "audio", transportID: "t", consumable: [:], appData: [:], paused: false)
+      client.consumers["c"] = .init(id: "c", producerID: "x", transportID: "t")
+    }
+    #expect(rooms.mediaLoadByWorker == [0: 2, 1: 0])
+  }
+
   @Test func removingRoomsByController() {
     var rooms = roomWithClient()
     rooms.add(.init(id: "s", controllerID: "other", worker: 1, routerID: "router-2"))

@@ -60,6 +60,8 @@ struct MediaProcessTests {
     #expect(result["consumers"] == ["audio", "video"], "newConsumer for each producer: \(result)")
     #expect(result["video_flowing"] == true, "at least 60 decoded video frames: \(result)")
     #expect(result["audio_flowing"] == true, "audio frames: \(result)")
+    #expect(result["active_speaker"] == true, "the tone makes the publisher the active speaker: \(result)")
+    #expect(result["consumer_scores"] == 2, "a consumerScore per accepted consumer: \(result)")
     #expect(result["paused_event"] == true && result["frames_while_paused"] == 0, "pause stops frames: \(result)")
     #expect(result["resumed_event"] == true && result["resumed"] == true, "resume restores them: \(result)")
     #expect(result["closed_consumers"] == true && result["peer_closed"] == true, "leaving closes: \(result)")

@@ -50,6 +50,8 @@ struct AgentRooms: Sendable {
     let controllerID: String
     let worker: Int
     let routerID: String
+    /// The room's AudioLevelObserver on the worker (active speaker), when it could be made.
+    var observerID: String?
     var clients: [String: Client] = [:]
   }
 
@@ -106,6 +108,21 @@ struct AgentRooms: Sendable {
     guard rooms[roomID]?.clients[clientID] != nil else { return false }
     change(&rooms[roomID]!.clients[clientID]!)
     return true
+  }
+
+  /// Producers + consumers per worker: the load placement balances (spec §8.1's fix: the reference
+  /// places round-robin).
+  var mediaLoadByWorker: [Int: Int] {
+    var load: [Int: Int] = [:]
+    for room in rooms.values {
+      load[room.worker, default: 0] += room.clients.values.reduce(0) { $0 + $1.producers.count + $1.consumers.count }
+    }
+    return load
+  }
+
+  /// The room of an audio level observer.
+  func room(ofObserver observerID: String) -> Room? {
+    rooms.values.first { $0.observerID == observerID }
   }
 
   /// The client holding a consumer, across rooms.

@@ -2,6 +2,7 @@ internal import ErizoCore
 internal import Foundation
 internal import Logging
 internal import MediaWorker
+internal import Metrics
 
 /// The host's `erizo-worker` processes: started at launch, restarted one by one when they die (with
 /// backoff), and chosen for new rooms by load. A dead worker never takes the agent down.
@@ -48,6 +49,7 @@ actor WorkerPool {
   private let logger: Logger
   private var slots: [Slot]
   private var stopping = false
+  private let restartsCounter = Counter(label: "erizo_agent_worker_restarts_total")
   /// Called after a worker died, with the routers it held (their rooms are gone).
   private var onDeath: (@Sendable (_ index: Int, _ routers: Set<String>) async -> Void)?
   /// Called with each notification a worker sends about its objects (handler id, event, data).
@@ -87,9 +89,12 @@ actor WorkerPool {
   var count: Int { slots.count }
   var runningCount: Int { slots.filter(\.running).count }
 
-  /// The running worker with the least load (routers for now), lowest index first.
-  func leastLoaded() -> Int? {
-    slots.indices.filter { slots[$0].running }.min { slots[$0].routers.count < slots[$1].routers.count }
+  /// The running worker with the least media load (producers + consumers, from the agent), then
+  /// the fewest routers, then the lowest index.
+  func leastLoaded(mediaLoad: [Int: Int] = [:]) -> Int? {
+    slots.indices.filter { slots[$0].running }.min {
+      (mediaLoad[$0] ?? 0, slots[$0].routers.count, $0) < (mediaLoad[$1] ?? 0, slots[$1].routers.count, $1)
+    }
   }
 
   /// Creates a router on a worker; the pool remembers which worker holds it.
@@ -234,6 +239,7 @@ actor WorkerPool {
     let delay = Duration.milliseconds(min(5000, 100 << min(slots[index].failuresInARow, 6)))
     slots[index].failuresInARow += 1
     slots[index].restarts += 1
+    restartsCounter.increment()
     Task {
       try? await Task.sleep(for: delay)
       self.spawn(index)

@@ -12,6 +12,8 @@ public final class MediaEngine {
   var transports: [String: WebRtcTransport] = [:]
   var transportsBySocket: [Int: WebRtcTransport] = [:]
   var servers: [String: WebRtcServer] = [:]
+  var observers: [String: AudioLevelObserver] = [:]
+  var observerRouters: [String: String] = [:]
   var serversBySocket: [Int: WebRtcServer] = [:]
   var producers: [String: Producer] = [:]
   var consumers: [String: Consumer] = [:]
@@ -56,6 +58,49 @@ public final class MediaEngine {
       id: serverID, socket: socket, ip: ip, announcedIP: (announced?.isEmpty ?? true) ? nil : announced, port: bound)
     servers[serverID] = server
     serversBySocket[socket] = server
+    return .null
+  }
+
+  /// `router.createAudioLevelObserver` (handler: the router).
+  func createAudioLevelObserver(routerID: String, data: JSONValue, now: ContinuousClock.Instant)
+    throws(WorkerCore.RequestError)
+    -> JSONValue
+  {
+    guard let id = data["rtpObserverId"]?.stringValue, !id.isEmpty else { throw .type("missing rtpObserverId") }
+    guard observers[id] == nil else { throw .error("an RtpObserver with the same rtpObserverId already exists") }
+    let threshold = data["threshold"]?.intValue ?? -80
+    guard (-127...0).contains(threshold) else { throw .type("threshold must be -127…0") }
+    let interval = data["interval"]?.intValue ?? 1000
+    guard interval >= 250 else { throw .type("interval must be at least 250 ms") }
+    observers[id] = AudioLevelObserver(
+      id: id, maxEntries: data["maxEntries"]?.intValue ?? 1, threshold: threshold, interval: .milliseconds(interval),
+      now: now)
+    observerRouters[id] = routerID
+    return .null
+  }
+
+  /// `rtpObserver.*` requests (handler: the observer).
+  func handleObserver(_ method: String, _ id: String, data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
+    guard observers[id] != nil else { throw .error("RtpObserver not found [handlerId:\(id)]") }
+    switch method {
+    case "rtpObserver.addProducer", "rtpObserver.removeProducer":
+      guard let producerID = data["producerId"]?.stringValue, let producer = producers[producerID] else {
+        throw .error("Producer not found")
+      }
+      guard producer.kind == "audio" else { throw .type("not an audio Producer") }
+      if method == "rtpObserver.addProducer" {
+        observers[id]?.add(producerID)
+        producer.observerIDs.insert(id)
+      } else {
+        observers[id]?.remove(producerID)
+        producer.observerIDs.remove(id)
+      }
+    case "rtpObserver.pause": observers[id]?.paused = true
+    case "rtpObserver.resume": observers[id]?.paused = false
+    case "rtpObserver.close":
+      closeObserver(id)
+    default: throw .error("unknown method '\(method)'")
+    }
     return .null
   }
 
@@ -306,6 +351,13 @@ public final class MediaEngine {
   /// Closes every transport of a router (router.close / worker.closeRouter).
   func closeRouter(_ routerID: String) {
     for transport in transports.values where transport.routerID == routerID { closeTransport(transport) }
+    for (id, router) in observerRouters where router == routerID { closeObserver(id) }
+  }
+
+  private func closeObserver(_ id: String) {
+    observers[id] = nil
+    observerRouters[id] = nil
+    for producer in producers.values { producer.observerIDs.remove(id) }
   }
 
   func closeTransport(_ transport: WebRtcTransport) {
@@ -327,6 +379,7 @@ public final class MediaEngine {
       closeConsumer(consumer)
       outbox.append(.notification(handlerID: id, event: "producerclose", data: .null))
     }
+    for id in producer.observerIDs { observers[id]?.remove(producer.id) }
     producers[producer.id] = nil
     transports[producer.transportID]?.producers[producer.id] = nil
   }
@@ -419,6 +472,11 @@ public final class MediaEngine {
     producer.packetsReceived += 1
     producer.bytesReceived += length
     guard !producer.paused, producer.payloadTypes[rtp.payloadType] != nil else { return }
+    if !producer.observerIDs.isEmpty, producer.audioLevelID != 0,
+      let level = rtp.extensionValue(producer.audioLevelID, in: plain)
+    {
+      for id in producer.observerIDs { observers[id]?.record(producer.id, level: plain[level.lowerBound]) }
+    }
     let payload = UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange])
     var isKeyFrame: Bool?
     for id in producer.consumerIDs {
@@ -529,6 +587,17 @@ public final class MediaEngine {
 
   /// Runs the timers: ICE consent, DTLS retransmission, and RTCP sender reports (every second).
   public func tick(now: ContinuousClock.Instant) {
+    for id in observers.keys {
+      switch observers[id]?.evaluate(now: now) {
+      case .volumes(let loudest)?:
+        let list = loudest.map { ["producerId": .string($0.producerID), "volume": .int($0.volume)] as JSONValue }
+        outbox.append(.notification(handlerID: id, event: "volumes", data: .array(list)))
+      case .silence?:
+        outbox.append(.notification(handlerID: id, event: "silence", data: .null))
+      case nil:
+        break
+      }
+    }
     for transport in transports.values {
       apply(transport, transport.ice.tick(now: now))
       if let wait = transport.dtls.timeout(), wait <= .milliseconds(1) {

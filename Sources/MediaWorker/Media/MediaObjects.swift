@@ -29,6 +29,9 @@ final class Producer {
   var bytesReceived = 0
   var lastKeyFrameRequest: ContinuousClock.Instant?
   var consumerIDs: [String] = []
+  /// The publisher's id of the audio-level extension (0 when absent), and the observers it feeds.
+  var audioLevelID: UInt8 = 0
+  var observerIDs: Set<String> = []
 
   init(id: String, kind: String, transportID: String, data: JSONValue) throws(WorkerCore.RequestError) {
     self.id = id
@@ -56,6 +59,7 @@ final class Producer {
       }
       extensionURIs[UInt8(id)] = uri
       if uri == Self.midURI { midID = UInt8(id) }
+      if uri == AudioLevelObserver.levelURI { audioLevelID = UInt8(id) }
     }
     midExtensionID = midID
     mid = Array((parameters?["mid"]?.stringValue ?? "").utf8)

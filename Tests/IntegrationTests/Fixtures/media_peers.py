@@ -1,15 +1,30 @@
 """Shared pieces of the media end-to-end fixtures: a mediasoup-client peer (pymediasoup on aiortc)
 speaking Erizo's mediasoup-signal Socket.IO protocol, and a polling helper."""
+import array
 import asyncio
+import math
 import time
 
 import socketio
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 from pymediasoup import AiortcHandler, Device
 from pymediasoup.models.transport import DtlsParameters, IceCandidate, IceParameters
 from pymediasoup.rtp_parameters import RtpCapabilities, RtpParameters
 
 errors = []
+
+
+class ToneTrack(AudioStreamTrack):
+    """A 440 Hz tone at about -12 dBFS, so audio-level observers hear a speaker (aiortc puts the
+    ssrc-audio-level extension on what it sends)."""
+
+    _tone = array.array("h", [int(8000 * math.sin(2 * math.pi * 440 * i / 8000)) for i in range(160)]).tobytes()
+
+    async def recv(self):
+        frame = await super().recv()
+        for plane in frame.planes:
+            plane.update(self._tone + bytes(plane.buffer_size - len(self._tone)))
+        return frame
 
 
 class Peer:
@@ -56,7 +71,8 @@ class Peer:
                 "rtpParameters": rtpParameters.model_dump(by_alias=True, exclude_none=True), "appData": appData})
             return answer["id"]
 
-        for event in ["consumerClosed", "consumerPaused", "consumerResumed", "peerClosed", "newPeer"]:
+        for event in ["consumerClosed", "consumerPaused", "consumerResumed", "peerClosed", "newPeer", "activeSpeaker",
+                      "consumerScore"]:
             self.sio.on(event, self.recorder(event))
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("newConsumer", self.on_new_consumer)

@@ -11,17 +11,17 @@ import json
 import sys
 import time
 
-from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import VideoStreamTrack
 
 import media_peers
-from media_peers import Peer, wait_for
+from media_peers import Peer, ToneTrack, wait_for
 
 URL, PUBLISHER_TOKEN, SUBSCRIBER_TOKEN = sys.argv[1], sys.argv[2], sys.argv[3]
 results = {"errors": media_peers.errors}
 
 
 async def main():
-    video, audio = VideoStreamTrack(), AudioStreamTrack()
+    video, audio = VideoStreamTrack(), ToneTrack()
     publisher = Peer(URL, "publisher", [video, audio])
     subscriber = Peer(URL, "subscriber", [])
     await subscriber.start(SUBSCRIBER_TOKEN, producing=False, consuming=True)
@@ -33,6 +33,9 @@ async def main():
         lambda: len(subscriber.consumers) == 2, 15) else sorted(e["kind"] for e in subscriber.consumers.values())
     results["video_flowing"] = await wait_for(lambda: subscriber.frames("video") >= 60, 30)
     results["audio_flowing"] = await wait_for(lambda: subscriber.frames("audio") >= 50, 10)
+    results["active_speaker"] = await wait_for(
+        lambda: any(event == "activeSpeaker" and data.get("peerId") for _, event, data in subscriber.events), 5)
+    results["consumer_scores"] = sum(1 for _, event, _ in subscriber.events if event == "consumerScore")
     results["video_frames"] = subscriber.frames("video")
     results["audio_frames"] = subscriber.frames("audio")
 

@@ -333,3 +333,61 @@ struct MediaEngineTests {
     #expect(setup.sockets.closed == [server.socket] && setup.engine.transports.isEmpty)
   }
 }
+
+@Suite("audio level observer")
+struct AudioLevelObserverTests {
+  @Test func reportsTheLoudestAboveTheThresholdThenSilenceOnce() {
+    let start = ContinuousClock.now
+    var observer = AudioLevelObserver(id: "o", maxEntries: 1, threshold: -60, interval: .milliseconds(800), now: start)
+    observer.add("a")
+    observer.add("b")
+    for _ in 0..<10 {
+      observer.record("a", level: 30)  // −30 dBov
+      observer.record("b", level: 50)  // −50 dBov
+      observer.record("c", level: 0)  // not observed
+    }
+    #expect(observer.evaluate(now: start + .milliseconds(500)) == nil, "not before the interval")
+    #expect(observer.evaluate(now: start + .milliseconds(800)) == .volumes([("a", -30)]))
+    for _ in 0..<9 { observer.record("a", level: 10) }
+    #expect(observer.evaluate(now: start + .milliseconds(1600)) == .silence, "fewer than 10 samples count as silence")
+    #expect(observer.evaluate(now: start + .milliseconds(2400)) == nil, "silence is reported once")
+    for _ in 0..<10 { observer.record("b", level: 70) }  // −70 dBov, under the threshold
+    #expect(observer.evaluate(now: start + .milliseconds(3200)) == nil)
+    observer.paused = true
+    for _ in 0..<10 { observer.record("a", level: 1) }
+    #expect(observer.evaluate(now: start + .milliseconds(4000)) == nil, "paused")
+  }
+
+  @Test func theEngineFeedsLevelsFromTheExtension() throws {
+    var setup = try MediaEngineTests.Setup()
+    _ = setup.core.handle(
+      .request(
+        id: 500, method: "router.createAudioLevelObserver", handlerID: "r",
+        data: ["rtpObserverId": "o", "maxEntries": 1, "threshold": -80, "interval": 800]))
+    let produced = setup.request(
+      "transport.produce", "send",
+      [
+        "producerId": "mic", "kind": "audio",
+        "rtpParameters": [
+          "codecs": [["mimeType": "audio/opus", "payloadType": 111, "clockRate": 48000, "channels": 2]],
+          "encodings": [["ssrc": 3333]],
+          "headerExtensions": [["uri": .string(AudioLevelObserver.levelURI), "id": 1]],
+        ],
+        "rtpMapping": ["codecs": [["payloadType": 111, "mappedPayloadType": 100]], "encodings": [["mappedSsrc": 1]]],
+      ])
+    #expect(produced == .accepted(id: 102, data: ["type": "simple"]))
+    #expect(setup.request("rtpObserver.addProducer", "o", ["producerId": "mic"]) == .accepted(id: 103, data: .null))
+    for seq in UInt16(1)...12 {
+      // Opus packet with a one-byte extension: id 1, one byte, voice flag + level 20.
+      let packet: [UInt8] = [
+        0x90, 111, 0, UInt8(seq), 0, 0, 0, 0, 0, 0, 0x0D, 0x05, 0xBE, 0xDE, 0, 1, 0x10, 0x80 | 20, 0, 0, 0xF8, 0xFF,
+      ]
+      try setup.publisher.sendRtp(packet, to: setup.engine)
+    }
+    setup.engine.outbox.removeAll()
+    setup.engine.tick(now: .now + .seconds(1))
+    #expect(
+      setup.engine.outbox.contains(
+        .notification(handlerID: "o", event: "volumes", data: [["producerId": "mic", "volume": -20]])))
+  }
+}
