@@ -24,6 +24,8 @@ let package = Package(
     .executable(name: "erizo", targets: ["erizo"]),
     .executable(name: "erizo-worker", targets: ["erizo-worker"]),
     .executable(name: "erizo-bench", targets: ["erizo-bench"]),
+    // For the fuzzers (Fuzz/), which build it with libFuzzer instrumentation.
+    .library(name: "MediaWorker", targets: ["MediaWorker"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
@@ -97,7 +99,8 @@ let package = Package(
       ],
       swiftSettings: strictSettings),
     .target(
-      name: "ROV", dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", hummingbird, log, lifecycle],
+      name: "ROV",
+      dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", hummingbird, httpTypes, log, lifecycle],
       swiftSettings: strictSettings),
     .target(
       name: "MediaWorker", dependencies: ["ErizoCore", "COpenSSL", "CSRTP", "CEpoll"], swiftSettings: strictSettings),
@@ -113,12 +116,15 @@ let package = Package(
     .executableTarget(name: "erizo-worker", dependencies: ["MediaWorker", "ErizoCore"], swiftSettings: strictSettings),
     .executableTarget(
       name: "erizo-bench",
-      dependencies: ["AMQP", "AMQPRPC", "ErizoCore", "Nuve", hummingbird, argumentParser, log],
+      dependencies: [
+        "AMQP", "AMQPRPC", "ErizoCore", "Nuve", "MediaWorker", "ErizoTesting", hummingbird, argumentParser, log,
+      ],
       path: "Tools/erizo-bench",
       swiftSettings: strictSettings),
 
     // Test support and tests.
-    .target(name: "ErizoTesting", dependencies: ["AMQPRPC", "ErizoCore", log], swiftSettings: strictSettings),
+    .target(
+      name: "ErizoTesting", dependencies: ["AMQPRPC", "ErizoCore", "MediaWorker", log], swiftSettings: strictSettings),
     .testTarget(name: "ErizoCoreTests", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
       name: "NuveTests", dependencies: ["Nuve", "ErizoCore", "ErizoRoleSupport", "AMQPRPC", "ErizoTesting"],
@@ -126,7 +132,8 @@ let package = Package(
     .testTarget(
       name: "ErizoControllerTests", dependencies: ["ErizoController", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(
-      name: "MediaWorkerTests", dependencies: ["MediaWorker", "ErizoCore"], swiftSettings: strictSettings),
+      name: "MediaWorkerTests", dependencies: ["MediaWorker", "ErizoCore", "ErizoTesting"],
+      swiftSettings: strictSettings),
     .testTarget(name: "ErizoAgentTests", dependencies: ["ErizoAgent", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ORTCTests", dependencies: ["ORTC", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ErizoCore"], swiftSettings: strictSettings),

@@ -37,4 +37,16 @@ struct InProcessBusTests {
       _ = try await bus.call("anything", method: "x", args: nil, timeout: .seconds(5))
     }
   }
+
+  /// One bus serving a queue under another routing key (Nuve's `nuveQueue`/`nuve`) and calling it
+  /// itself with no arguments, as ROV and Nuve do inside `erizo all`.
+  @Test func aBusCallsItsOwnQueueByRoutingKeyWithoutArguments() async throws {
+    let broker = InProcessBroker()
+    let bus = MessageBus(transport: InProcessTransport(broker: broker), logger: testLogger())
+    try await withRunningBuses([bus]) { _ in
+      await bus.serve(queue: "nuveQueue", routingKey: "nuve") { request in .data(["method": .string(request.method)]) }
+      let reply = try await bus.call("nuve", method: "getErizoControllers", args: nil, timeout: .seconds(2))
+      #expect(reply == ["method": "getErizoControllers"])
+    }
+  }
 }

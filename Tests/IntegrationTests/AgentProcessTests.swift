@@ -170,7 +170,7 @@ extension ControllerProcessTests {
     try await withRunningBuses([probe]) { _ in
       var ids: [String] = []
       for agent in agents { ids.append(try await agent.waitForID(on: probe)) }
-      try await Task.sleep(for: .milliseconds(1500))  // the controller polls both agents
+      try await Task.sleep(for: .milliseconds(2500))  // the controller polls both agents
 
       let (room, tokens) = try cluster.tokens(1)
       let client = try SocketIOTestClient(.v4WebSocket)
@@ -306,6 +306,46 @@ extension ControllerProcessTests {
       #expect(
         !events.withLock { list in list.contains { $0.client == "refuser" && $0.event == "consumerScore" } },
         "a refused consumer stays paused")
+
+      // The rest of the request set succeeds on real objects.
+      let consumerID = try #require(
+        events.withLock { list in list.first { $0.client == "acceptor" && $0.event == "newConsumer" }?.data["id"] })
+      for (method, data) in [
+        ("pauseConsumer", ["consumerId": consumerID]), ("resumeConsumer", ["consumerId": consumerID]),
+        ("setConsumerPriority", ["consumerId": consumerID, "priority": 5]),
+        ("setConsumerPreferredLayers", ["consumerId": consumerID, "spatialLayer": 0]),
+        ("requestConsumerKeyFrame", ["consumerId": consumerID]),
+      ] as [(String, JSONValue)] {
+        _ = try await request("acceptor", method, data)
+      }
+      let consumerStats = try await request("acceptor", "getConsumerStats", ["consumerId": consumerID])
+      #expect(consumerStats.arrayValue?.first?["type"] == "outbound-rtp", "\(consumerStats)")
+      let producerStats = try await request("publisher", "getProducerStats", ["producerId": .string(producerID)])
+      #expect(producerStats.arrayValue?.first?["type"] == "inbound-rtp", "\(producerStats)")
+      let transportStats = try await request("publisher", "getTransportStats", ["transportId": sending["id"] ?? .null])
+      #expect(transportStats.arrayValue?.first?["type"] == "webrtc-transport", "\(transportStats)")
+      let restarted = try await request("publisher", "restartIce", ["transportId": sending["id"] ?? .null])
+      #expect(restarted["usernameFragment"]?.stringValue?.count == 32 && restarted["iceLite"] == true)
+      let fingerprint: JSONValue = [
+        "algorithm": "sha-256", "value": .string(Array(repeating: "AB", count: 32).joined(separator: ":")),
+      ]
+      _ = try await request(
+        "publisher", "connectWebRtcTransport",
+        ["transportId": sending["id"] ?? .null, "dtlsParameters": ["role": "client", "fingerprints": [fingerprint]]])
+      let twice = try await probe.call(
+        queue, method: "handleUserRequest",
+        args: [
+          "ack-room", "publisher", "u", "connectWebRtcTransport",
+          [
+            "transportId": sending["id"] ?? .null, "dtlsParameters": ["role": "client", "fingerprints": [fingerprint]],
+          ],
+        ], timeout: .seconds(5))
+      #expect(twice["data"]?["errcode"] == 2000, "a second connect is refused with the worker's reason: \(twice)")
+      let badPriority = try await probe.call(
+        queue, method: "handleUserRequest",
+        args: ["ack-room", "acceptor", "u", "setConsumerPriority", ["consumerId": consumerID, "priority": 0]],
+        timeout: .seconds(5))
+      #expect(badPriority["data"]?["errcode"] == 2000)
       _ = try await request("publisher", "pauseProducer", ["producerId": .string(producerID)])
       _ = try await request("publisher", "closeProducer", ["producerId": .string(producerID)])
       #expect(

@@ -108,8 +108,8 @@ struct ControllerProcessTests {
       // 1007 answer above did not consume tokens[3].
       let last = try SocketIOTestClient(flavour)
       _ = try await last.connect(port: port)
-      let lastID = try #require(
-        try await last.call("token", ["token": .string(tokens[3])]).last?["clientId"]?.stringValue)
+      let lastAnswer = try await last.call("token", ["token": .string(tokens[3])])
+      let lastID = try #require(lastAnswer.last?["clientId"]?.stringValue, "\(lastAnswer)")
       #expect(try cluster.nuve("DELETE", "/rooms/\(room)") == (200, "Room deleted"))
       #expect(try await last.isConnected(waitForDisconnect: 5) == false)
       #expect(await eventually { agent.deletedUsers.contains { $0.client == lastID } })
@@ -380,7 +380,7 @@ extension ControllerProcessTests {
     let agents = (0..<count).map { AgentDouble(id: "agent-\($0)-\(port)", endpoint: endpoint) }
     try await withRunningBuses(agents.map(\.bus)) { _ in
       for agent in agents { await agent.start() }
-      if count > 0 { try await Task.sleep(for: .milliseconds(1500)) }  // a few agent polls
+      if count > 0 { try await Task.sleep(for: .milliseconds(2500)) }  // a few agent polls
       try await body(ControllerRun(cluster: cluster, port: port, controller: controller, agents: agents))
     }
   }

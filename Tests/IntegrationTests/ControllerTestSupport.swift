@@ -259,7 +259,8 @@ struct ControllerCluster {
     environment["ERIZO_CONTROLLER_LISTEN_PORT"] = String(port)
     environment["ERIZO_CONTROLLER_PORT"] = String(port)
     environment["ERIZO_NUVE_SUPERSERVICE_KEY"] = superservice.key
-    environment["ERIZO_CONTROLLER_AGENT_POLL_INTERVAL"] = "500"
+    // Fast, but with room for a loaded CI machine: an agent that misses two polls is not a candidate.
+    environment["ERIZO_CONTROLLER_AGENT_POLL_INTERVAL"] = "1000"
     environment["ERIZO_CONTROLLER_RECONNECT_WINDOW"] = "3000"
     environment["ERIZO_CONTROLLER_PLACEMENT_TIMEOUT"] = "1500"
     environment.merge(extra) { _, new in new }

@@ -1,3 +1,5 @@
+// COpenSSL: in some builds clang attributes timespec/timeval (from <sys/time.h>) to it.
+internal import COpenSSL
 internal import ErizoCore
 internal import Glibc
 

@@ -1,126 +1,8 @@
 import ErizoCore
+import ErizoTesting
 import Testing
 
 @testable import MediaWorker
-
-/// Sockets in memory: what the engine sends is collected per remote address.
-final class MemorySockets: MediaSockets {
-  var nextSocket = 100
-  var sent: [SocketAddress: [[UInt8]]] = [:]
-  var closed: [Int] = []
-
-  func openUDP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)? {
-    nextSocket += 1
-    return (nextSocket, UInt16(minPort + nextSocket % 100))
-  }
-
-  func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer) {
-    sent[address, default: []].append(Array(bytes))
-  }
-
-  func close(socket: Int) { closed.append(socket) }
-
-  func take(_ address: SocketAddress) -> [[UInt8]] {
-    defer { sent[address] = [] }
-    return sent[address] ?? []
-  }
-}
-
-/// A WebRTC endpoint made of the worker's own engines (ICE controlling side, DTLS client, SRTP),
-/// talking to a transport of the engine through `MemorySockets`.
-final class TestPeer {
-  let address: SocketAddress
-  let socket: Int
-  let dtls: DtlsSession
-  let context: DtlsContext
-  var srtpOut: SrtpSession?
-  var srtpIn: SrtpSession?
-  let transportID: String
-
-  init(port: UInt16, socket: Int, transportID: String, context: DtlsContext) throws {
-    address = .ipv4([127, 0, 0, 1], port: port)
-    self.socket = socket
-    self.transportID = transportID
-    self.context = context
-    dtls = try DtlsSession(context: context)
-  }
-
-  var dtlsParameters: JSONValue {
-    [
-      "role": "client",
-      "fingerprints": [["algorithm": "sha-256", "value": .string(context.fingerprints[2].value)]],
-    ]
-  }
-
-  /// ICE (one nominating Binding request) then the DTLS handshake, pumping packets both ways.
-  func connect(_ engine: MediaEngine, _ sockets: MemorySockets, transport dump: JSONValue) throws {
-    let ufrag = try #require(dump["iceParameters"]?["usernameFragment"]?.stringValue)
-    let password = try #require(dump["iceParameters"]?["password"]?.stringValue)
-    let fingerprint = try #require(
-      dump["dtlsParameters"]?["fingerprints"]?.arrayValue?.first { $0["algorithm"] == "sha-256" }?["value"]?
-        .stringValue)
-    var request = StunMessage(type: .bindingRequest, transactionID: Crypto.randomBytes(12))
-    request.username = "\(ufrag):peer"
-    request.priority = 1
-    request.useCandidate = true
-    request.iceControlling = 7
-    deliver(request.encoded(integrityKey: Array(password.utf8)), to: engine)
-    let answer = try StunMessage(parsing: try #require(sockets.take(address).first))
-    #expect(answer.type == .bindingSuccess && answer.xorMappedAddress == address)
-    _ = dtls.setRemoteFingerprint(algorithm: "sha-256", value: fingerprint)
-    var outgoing = dtls.start(role: .client).outgoing
-    for _ in 0..<10 {
-      for datagram in outgoing { deliver(datagram, to: engine) }
-      outgoing = []
-      for datagram in sockets.take(address) {
-        let result = datagram.withUnsafeBytes { dtls.receive($0) }
-        outgoing += result.outgoing
-        for case .connected(let keys) in result.events {
-          srtpOut = try SrtpSession(profile: keys.profile, key: keys.local, direction: .outbound)
-          srtpIn = try SrtpSession(profile: keys.profile, key: keys.remote, direction: .inbound)
-        }
-      }
-      if srtpOut != nil && outgoing.isEmpty { break }
-    }
-    for datagram in outgoing { deliver(datagram, to: engine) }
-    _ = try #require(srtpOut, "DTLS connected")
-  }
-
-  func deliver(_ datagram: [UInt8], to engine: MediaEngine) {
-    var copy = datagram
-    copy.withUnsafeMutableBytes { engine.receive(socket: socket, from: address, packet: $0, now: .now) }
-  }
-
-  /// Sends an RTP packet through SRTP.
-  func sendRtp(_ packet: [UInt8], to engine: MediaEngine) throws {
-    var buffer = packet + [UInt8](repeating: 0, count: SrtpSession.maximumOverhead)
-    let length = try buffer.withUnsafeMutableBytes { try srtpOut!.protectRTP($0, length: packet.count) }
-    deliver(Array(buffer[..<length]), to: engine)
-  }
-
-  func sendRtcp(_ packet: [UInt8], to engine: MediaEngine) throws {
-    var buffer = packet + [UInt8](repeating: 0, count: SrtpSession.maximumOverhead)
-    let length = try buffer.withUnsafeMutableBytes { try srtpOut!.protectRTCP($0, length: packet.count) }
-    deliver(Array(buffer[..<length]), to: engine)
-  }
-
-  /// Unprotects what the engine sent: RTP packets and RTCP compounds.
-  func received(_ sockets: MemorySockets) -> (rtp: [[UInt8]], rtcp: [[UInt8]]) {
-    var rtp: [[UInt8]] = []
-    var rtcp: [[UInt8]] = []
-    for var datagram in sockets.take(address) {
-      let isRtcp = datagram.withUnsafeBytes { Rtcp.looksLikeRtcp($0) }
-      let length = datagram.withUnsafeMutableBytes { buffer in
-        isRtcp
-          ? try? srtpIn?.unprotectRTCP(buffer, length: buffer.count)
-          : try? srtpIn?.unprotectRTP(buffer, length: buffer.count)
-      }
-      guard let length else { continue }
-      if isRtcp { rtcp.append(Array(datagram[..<length])) } else { rtp.append(Array(datagram[..<length])) }
-    }
-    return (rtp, rtcp)
-  }
-}
 
 @Suite("media engine: publisher → worker → subscriber in memory")
 struct MediaEngineTests {
@@ -135,8 +17,8 @@ struct MediaEngineTests {
     let sockets = MemorySockets()
     let engine: MediaEngine
     var core: WorkerCore
-    let publisher: TestPeer
-    let subscriber: TestPeer
+    let publisher: LoopbackPeer
+    let subscriber: LoopbackPeer
     var nextID = 1
 
     /// - Parameter singlePort: both transports on one shared socket (a WebRtcServer).
@@ -152,7 +34,7 @@ struct MediaEngineTests {
             data: ["webRtcServerId": "s", "listenInfos": [["protocol": "udp", "ip": "127.0.0.1", "port": 40000]]]))
         #expect(server == [.accepted(id: 90, data: .null)])
       }
-      var peers: [TestPeer] = []
+      var peers: [LoopbackPeer] = []
       for (index, name) in ["send", "recv"].enumerated() {
         var options: JSONValue = ["transportId": .string(name), "listenIps": [["ip": "127.0.0.1"]], "enableUdp": true]
         if singlePort { options = ["transportId": .string(name), "webRtcServerId": "s"] }
@@ -160,7 +42,7 @@ struct MediaEngineTests {
           .request(id: 2 + index, method: "router.createWebRtcTransport", handlerID: "r", data: options))
         guard case .accepted(_, let dump) = reply.first else { throw ConformanceError("\(reply)") }
         let socket = engine.transports[name]!.socket
-        let peer = try TestPeer(port: UInt16(5000 + index), socket: socket, transportID: name, context: context)
+        let peer = try LoopbackPeer(port: UInt16(5000 + index), socket: socket, transportID: name, context: context)
         let connected = core.handle(
           .request(
             id: 10 + index, method: "transport.connect", handlerID: name, data: ["dtlsParameters": peer.dtlsParameters])
