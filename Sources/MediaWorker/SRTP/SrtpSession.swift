@@ -67,32 +67,30 @@ public final class SrtpSession {
   /// Protects the RTP packet in `buffer[..<length]` in place; returns the new length. The buffer
   /// needs `maximumOverhead` spare bytes.
   public func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
-    guard buffer.count >= length + Self.maximumOverhead else { throw .noRoom }
-    var size = Int32(length)
-    let status = srtp_protect(session, buffer.baseAddress, &size)
-    guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
-    return Int(size)
+    try run(srtp_protect, buffer, length, growing: true)
   }
 
   /// Unprotects an SRTP packet in place; returns the plaintext length.
   public func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
-    var size = Int32(length)
-    let status = srtp_unprotect(session, buffer.baseAddress, &size)
-    guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
-    return Int(size)
+    try run(srtp_unprotect, buffer, length, growing: false)
   }
 
   public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
-    guard buffer.count >= length + Self.maximumOverhead else { throw .noRoom }
-    var size = Int32(length)
-    let status = srtp_protect_rtcp(session, buffer.baseAddress, &size)
-    guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
-    return Int(size)
+    try run(srtp_protect_rtcp, buffer, length, growing: true)
   }
 
   public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
+    try run(srtp_unprotect_rtcp, buffer, length, growing: false)
+  }
+
+  /// One libsrtp call in place: the four share a signature (session, packet, in/out length).
+  private func run(
+    _ operation: (srtp_t?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?) -> srtp_err_status_t,
+    _ buffer: UnsafeMutableRawBufferPointer, _ length: Int, growing: Bool
+  ) throws(SrtpError) -> Int {
+    if growing, buffer.count < length + Self.maximumOverhead { throw .noRoom }
     var size = Int32(length)
-    let status = srtp_unprotect_rtcp(session, buffer.baseAddress, &size)
+    let status = operation(session, buffer.baseAddress, &size)
     guard status == srtp_err_status_ok else { throw .rejected(Int32(status.rawValue)) }
     return Int(size)
   }
