@@ -9,6 +9,7 @@ let strictSettings: [SwiftSetting] = [
 
 let log = Target.Dependency.product(name: "Logging", package: "swift-log")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
@@ -31,6 +32,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
@@ -76,7 +78,9 @@ let package = Package(
     // Roles.
     .target(
       name: "ErizoRoleSupport",
-      dependencies: ["AMQPRPC", "ErizoCore", "ErizoWire", hummingbird, httpTypes, log, lifecycle],
+      dependencies: [
+        "AMQPRPC", "ErizoCore", "ErizoWire", hummingbird, httpTypes, log, metrics, prometheus, lifecycle,
+      ],
       swiftSettings: strictSettings),
     .target(
       name: "Nuve",

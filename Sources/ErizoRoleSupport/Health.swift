@@ -1,10 +1,60 @@
 internal import ErizoCore
+internal import Foundation
 internal import HTTPTypes
 public import Hummingbird
 public import Logging
+internal import Metrics
+internal import Prometheus
 public import ServiceLifecycle
 
-/// `/healthz` and `/readyz`, which every role serves on its HTTP port (DESIGN.md §2).
+/// The process's swift-metrics, in the Prometheus text format at every role's `/metrics`.
+public enum ProcessMetrics {
+  static let registry = PrometheusCollectorRegistry()
+
+  /// Routes swift-metrics to the Prometheus registry; once per process, before any role starts.
+  public static func bootstrap() {
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+  }
+
+  /// The exposition of every counter, gauge and timer the process made, each family with HELP.
+  public static func exposition() -> String { addingHelp(registry.emitToString()) }
+
+  /// swift-metrics has no help text; Prometheus' linter wants one per family. Known families get a
+  /// description, the rest their name in words.
+  static func addingHelp(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.count + 2048)
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      if line.hasPrefix("# TYPE ") {
+        let name = line.dropFirst(7).prefix { $0 != " " }
+        let help = descriptions[String(name)] ?? name.replacingOccurrences(of: "_", with: " ")
+        out += "# HELP \(name) \(help)\n"
+      }
+      out += line
+      out += "\n"
+    }
+    return String(out.dropLast())
+  }
+
+  static let descriptions: [String: String] = [
+    "erizo_bus_calls_total": "RPC calls made over the bus",
+    "erizo_bus_call_duration_seconds": "RPC call round trips",
+    "erizo_bus_call_timeouts_total": "RPC calls that got no reply in time",
+    "erizo_bus_requests_served_total": "RPC requests this process answered",
+    "erizo_socketio_connections": "Open Socket.IO connections",
+    "erizo_controller_rooms": "Rooms open in this controller",
+    "erizo_controller_clients": "Clients connected to this controller",
+    "erizo_agent_rooms": "Rooms on this agent's workers",
+    "erizo_agent_producers": "Producers on this agent",
+    "erizo_agent_consumers": "Consumers on this agent",
+    "erizo_agent_workers_running": "Media workers running",
+    "erizo_agent_worker_cpu_percent": "Media worker CPU, percent of one core",
+    "erizo_agent_worker_memory_bytes": "Media worker resident memory",
+    "erizo_agent_worker_restarts_total": "Media worker restarts",
+  ]
+}
+
+/// `/healthz`, `/readyz` and `/metrics`, which every role serves on its HTTP port (DESIGN.md §2).
 ///
 /// `/healthz` is 200 while the process can answer at all. `/readyz` is 200 only when every check
 /// passes (bus connected, store reachable, workers up, not draining…) and 503 otherwise; both
@@ -13,9 +63,11 @@ public enum HealthEndpoints {
   /// A readiness check: its name and whether it passes.
   public typealias Check = (name: String, ok: Bool)
 
-  /// The response for `/healthz` or `/readyz`; nil for any other path.
+  /// The response for `/healthz`, `/readyz` or `/metrics`; nil for any other path.
   public static func response(path: String, checks: @Sendable () async -> [Check]) async -> Response? {
     switch path {
+    case "/metrics":
+      return metricsResponse(ProcessMetrics.exposition())
     case "/healthz":
       return json(.ok, ["status": "ok"])
     case "/readyz":
@@ -29,6 +81,13 @@ public enum HealthEndpoints {
     }
   }
 
+  /// A Prometheus text exposition (format 0.0.4).
+  public static func metricsResponse(_ text: String) -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+  }
+
   static func json(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
@@ -38,8 +97,8 @@ public enum HealthEndpoints {
   }
 }
 
-/// A small HTTP server for roles that have no HTTP API of their own (the agent): `/healthz`,
-/// `/readyz`, and whatever `extra` answers (ROV's `/metrics`).
+/// A small HTTP server for roles that have no HTTP API of their own (the agent, ROV): `/healthz`,
+/// `/readyz`, `/metrics`, and whatever `extra` answers first (ROV's cluster `/metrics`).
 public struct StatusHTTPService: Service {
   let port: Int
   let name: String
@@ -72,8 +131,8 @@ struct StatusResponder: HTTPResponder {
   let extra: @Sendable (Request) async -> Response?
 
   func respond(to request: Request, context: Context) async throws -> Response {
-    if let response = await HealthEndpoints.response(path: request.uri.path, checks: checks) { return response }
     if let response = await extra(request) { return response }
+    if let response = await HealthEndpoints.response(path: request.uri.path, checks: checks) { return response }
     return HealthEndpoints.json(.notFound, ["error": "not found"])
   }
 }

@@ -1,6 +1,5 @@
 public import AMQPRPC
 public import ErizoRoleSupport
-internal import HTTPTypes
 internal import Hummingbird
 public import Logging
 public import ServiceLifecycle

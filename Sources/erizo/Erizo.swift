@@ -41,6 +41,7 @@ struct CommonOptions: ParsableArguments {
 func launch(_ options: CommonOptions, inProcess: Bool, roles: (ErizoConfiguration) -> [any ErizoRole]) async throws {
   let configuration = options.load()
   ErizoLogHandler.bootstrap(configuration.log)
+  ProcessMetrics.bootstrap()
   try await RoleLauncher.run(roles: roles(configuration), configuration: configuration, inProcess: inProcess)
 }
 

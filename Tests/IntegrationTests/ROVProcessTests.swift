@@ -93,19 +93,25 @@ extension ControllerProcessTests {
           && values["mediasoup_total_publishers"] == 1 && values["mediasoup_total_subscribers"] == 1
       }, "\(Self.metrics(port: rovPort).filter { $0.key.hasPrefix("mediasoup_") })")
 
-    // The exposition is valid Prometheus text (promtool's only finding: the reference's camelCase
-    // `mediasoup_rpcCost`, kept for existing dashboards).
+    // Every role's own /metrics carries its swift-metrics, and every exposition is valid Prometheus
+    // text (promtool's only finding: the reference's camelCase `mediasoup_rpcCost`, kept for
+    // existing dashboards).
+    #expect(Self.metrics(port: port)["erizo_controller_clients"] == 2)
+    #expect(Self.metrics(port: agent.healthPort)["erizo_agent_producers"] != nil)
+    #expect(Self.metrics(port: cluster.nuvePort)["erizo_bus_requests_served_total"] != nil)
     if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
-      let check = Process()
-      check.executableURL = URL(fileURLWithPath: "/bin/sh")
-      check.arguments = ["-c", "curl -s http://127.0.0.1:\(rovPort)/metrics | promtool check metrics 2>&1"]
-      let pipe = Pipe()
-      check.standardOutput = pipe
-      try check.run()
-      let findings = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        .split(separator: "\n").filter { !$0.contains("mediasoup_rpcCost") && !$0.isEmpty }
-      check.waitUntilExit()
-      #expect(findings.isEmpty, "\(findings)")
+      for target in [rovPort, port, agent.healthPort, cluster.nuvePort] {
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/bin/sh")
+        check.arguments = ["-c", "curl -s http://127.0.0.1:\(target)/metrics | promtool check metrics 2>&1"]
+        let pipe = Pipe()
+        check.standardOutput = pipe
+        try check.run()
+        let findings = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+          .split(separator: "\n").filter { !$0.contains("mediasoup_rpcCost") && !$0.isEmpty }
+        check.waitUntilExit()
+        #expect(findings.isEmpty, "port \(target): \(findings)")
+      }
     }
 
     // Everyone leaves: the totals fall back.

@@ -44,6 +44,7 @@ struct OpenAPIDocumentTests {
         "GET /rooms", "GET /rooms/{room}", "PUT /rooms/{room}", "PATCH /rooms/{room}", "DELETE /rooms/{room}",
         "POST /rooms/{room}/tokens", "GET /rooms/{room}/users", "GET /rooms/{room}/users/{user}",
         "DELETE /rooms/{room}/users/{user}", "GET /workers", "GET /healthz", "GET /readyz",
+        "GET /metrics",
       ])
   }
 
@@ -53,7 +54,7 @@ struct OpenAPIDocumentTests {
     let roomID = try await f.createRoom(["name": "r"])
     // Deletions last, and never of the caller itself, so each request is authenticated and routed.
     // The health paths are answered by the HTTP layer, before MAuth and the API's router.
-    let health = ["GET /healthz", "GET /readyz"]
+    let health = ["GET /healthz", "GET /readyz", "GET /metrics"]
     for operation in health {
       let path = String(operation.dropFirst(4))
       #expect(await HealthEndpoints.response(path: path, checks: { [("bus", true)] }) != nil, "\(operation)")
