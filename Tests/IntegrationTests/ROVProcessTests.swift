@@ -114,6 +114,19 @@ extension ControllerProcessTests {
       }
     }
 
+    // Every metric the alert rules use is one ROV exports.
+    let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("rov/alerts.yml")
+    let exported = Set(Self.metrics(port: rovPort).keys.map { String($0.prefix { $0 != "{" }) })
+    let expressions = try String(contentsOf: rules, encoding: .utf8).split(separator: "\n")
+      .filter { $0.contains("expr:") }
+    #expect(expressions.count >= 9)
+    for expression in expressions {
+      let names = expression.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") })
+        .filter { $0.hasPrefix("erizo_") || $0.hasPrefix("mediasoup_") }.map(String.init)
+      #expect(!names.isEmpty && names.allSatisfy(exported.contains), "\(expression) uses \(names)")
+    }
+
     // Everyone leaves: the totals fall back.
     for client in clients { _ = try await client.send(["op": "disconnect"]) }
     #expect(
