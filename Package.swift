@@ -138,7 +138,8 @@ let package = Package(
     .testTarget(
       name: "MediaWorkerTests", dependencies: ["MediaWorker", "ErizoCore", "ErizoTesting"],
       swiftSettings: strictSettings),
-    .testTarget(name: "ErizoAgentTests", dependencies: ["ErizoAgent", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "ErizoAgentTests", dependencies: ["ErizoAgent", "ErizoCore", "ORTC"], swiftSettings: strictSettings),
     .testTarget(name: "ORTCTests", dependencies: ["ORTC", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),

@@ -136,15 +136,16 @@ actor AgentCore {
     guard let client = room.clients[clientID] else { return Self.error("user not find", 2002) }
     switch method {
     case "join":
-      if let capabilities = data["rtpCapabilities"], capabilities != .null {
+      var capabilities: RtpCapabilities?
+      if let json = data["rtpCapabilities"], json != .null {
         do {
-          _ = try RtpCapabilities(json: capabilities)
+          capabilities = try RtpCapabilities(json: json)
         } catch {
           return Self.error("invalid rtpCapabilities: \(error.message)", 2000)
         }
       }
       switch rooms.join(
-        clientID, inRoom: roomID, rtpCapabilities: data["rtpCapabilities"], sctpCapabilities: data["sctpCapabilities"])
+        clientID, inRoom: roomID, rtpCapabilities: capabilities, sctpCapabilities: data["sctpCapabilities"])
       {
       case .joined:
         // Consumers for every producer of the peers already joined; after the reply, as the

@@ -110,7 +110,7 @@ extension AgentCore {
       return Self.error(error.reason, 2000)
     }
     let producer = AgentRooms.Producer(
-      id: producerID, kind: kindText, transportID: transportID, consumable: consumable.json,
+      id: producerID, kind: kindText, transportID: transportID, consumable: consumable,
       appData: .object(appData), paused: data["paused"] == true)
     guard rooms.update(client.id, inRoom: room.id, { $0.producers[producerID] = producer }) else {
       return Self.error("user not find", 2002)
@@ -203,11 +203,11 @@ extension AgentCore {
   /// `"success"` (spec §4.4).
   func createConsumer(roomID: String, clientID: String, producer: AgentRooms.Producer) async {
     guard let room = rooms.room(roomID), let client = room.clients[clientID], client.joined,
-      let transportID = client.consumingTransport, let capabilitiesJSON = client.rtpCapabilities,
-      let capabilities = try? RtpCapabilities(json: capabilitiesJSON),
-      let consumable = try? RtpParameters(json: producer.consumable), capabilities.canConsume(consumable)
+      let transportID = client.consumingTransport, let capabilities = client.rtpCapabilities,
+      capabilities.canConsume(producer.consumable)
     else { return }
-    guard var parameters = try? capabilities.consumerParameters(consumable: consumable, enableRTX: false) else {
+    guard var parameters = try? capabilities.consumerParameters(consumable: producer.consumable, enableRTX: false)
+    else {
       return
     }
     var mid = 0

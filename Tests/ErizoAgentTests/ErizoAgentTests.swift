@@ -1,11 +1,14 @@
 import ErizoCore
 import Foundation
+import ORTC
 import Testing
 
 @testable import ErizoAgent
 
 @Suite("agent rooms and clients")
 struct AgentRoomsTests {
+  static let capabilities = RtpCapabilities(
+    codecs: [], headerExtensions: [RtpHeaderExtensionCapability(.audio, "urn:ietf:params:rtp-hdrext:sdes:mid", id: 1)])
   func roomWithClient() -> AgentRooms {
     var rooms = AgentRooms()
     rooms.add(.init(id: "r", controllerID: "ec", worker: 0, routerID: "router-1"))
@@ -19,11 +22,11 @@ struct AgentRoomsTests {
     let outcomes = [
       rooms.join("c1", inRoom: "nowhere", rtpCapabilities: nil, sctpCapabilities: nil),
       rooms.join("c2", inRoom: "r", rtpCapabilities: nil, sctpCapabilities: nil),
-      rooms.join("c1", inRoom: "r", rtpCapabilities: ["codecs": []], sctpCapabilities: nil),
+      rooms.join("c1", inRoom: "r", rtpCapabilities: Self.capabilities, sctpCapabilities: nil),
       rooms.join("c1", inRoom: "r", rtpCapabilities: nil, sctpCapabilities: nil),
     ]
     #expect(outcomes == [.noRoom, .noClient, .joined, .alreadyJoined])
-    #expect(rooms.room("r")?.clients["c1"]?.rtpCapabilities == ["codecs": []], "a second join changes nothing")
+    #expect(rooms.room("r")?.clients["c1"]?.rtpCapabilities == Self.capabilities, "a second join changes nothing")
     let orphan = rooms.ensureClient("c3", userName: "x", inRoom: "nowhere")
     #expect(!orphan, "no client without a room")
   }
@@ -47,7 +50,8 @@ struct AgentRoomsTests {
     _ = rooms.ensureClient("c9", userName: "z", inRoom: "s")
     rooms.update("c1", inRoom: "r") { client in
       client.producers["p"] = .init(
-        id: "p", kind: "audio", transportID: "t", consumable: [:], appData: [:], paused: false)
+        id: "p", kind: "audio", transportID: "t", consumable: RtpParameters(codecs: []), appData: [:],
+        paused: false)
       client.consumers["c"] = .init(id: "c", producerID: "x", transportID: "t")
     }
     #expect(rooms.mediaLoadByWorker == [0: 2, 1: 0])

@@ -417,18 +417,26 @@ struct AgentUnderTest {
   }
 }
 
-/// Status codes by curl, so tests need no HTTP client library.
+/// HTTP by curl, so tests need no HTTP client library.
 enum HTTPProbe {
+  /// The status code of a GET; 0 when nothing answers.
   static func status(_ url: String) -> Int {
+    Int(curl(["-o", "/dev/null", "-w", "%{http_code}", url])) ?? 0
+  }
+
+  /// The body of a GET; empty when nothing answers.
+  static func body(_ url: String) -> String { curl([url]) }
+
+  private static func curl(_ arguments: [String]) -> String {
     let curl = Process()
     curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    curl.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url]
+    curl.arguments = ["-s", "--max-time", "2"] + arguments
     let pipe = Pipe()
     curl.standardOutput = pipe
     curl.standardError = FileHandle.nullDevice
-    guard (try? curl.run()) != nil else { return 0 }
+    guard (try? curl.run()) != nil else { return "" }
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     curl.waitUntilExit()
-    return Int(String(decoding: output, as: UTF8.self)) ?? 0
+    return String(decoding: output, as: UTF8.self)
   }
 }

@@ -10,14 +10,7 @@ import Testing
 /// serialized controller suite (same virtual host).
 extension ControllerProcessTests {
   static func metrics(port: Int) -> [String: Double] {
-    let curl = Process()
-    curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    curl.arguments = ["-s", "--max-time", "2", "http://127.0.0.1:\(port)/metrics"]
-    let pipe = Pipe()
-    curl.standardOutput = pipe
-    guard (try? curl.run()) != nil else { return [:] }
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    curl.waitUntilExit()
+    let text = HTTPProbe.body("http://127.0.0.1:\(port)/metrics")
     var values: [String: Double] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
       let parts = line.split(separator: " ")

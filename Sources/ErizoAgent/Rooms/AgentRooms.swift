@@ -1,5 +1,6 @@
 internal import ErizoCore
 internal import Foundation
+internal import ORTC
 
 /// The agent's rooms (spec §8.1): one router per room on one worker, the controller that placed
 /// it, and the agent-side clients (made by `getRouterRtpCapabilities`, joined by `join`). Pure
@@ -9,7 +10,8 @@ struct AgentRooms: Sendable {
     let id: String
     var userName: String
     var joined = false
-    var rtpCapabilities: JSONValue?
+    /// Parsed once, at `join`; every consumer made for this client uses them.
+    var rtpCapabilities: RtpCapabilities?
     var sctpCapabilities: JSONValue?
     var transports: [String: Transport] = [:]
     var producers: [String: Producer] = [:]
@@ -34,7 +36,7 @@ struct AgentRooms: Sendable {
     let kind: String
     let transportID: String
     /// The consumable parameters (router terms), for making consumers.
-    let consumable: JSONValue
+    let consumable: RtpParameters
     var appData: JSONValue
     var paused: Bool
   }
@@ -89,7 +91,7 @@ struct AgentRooms: Sendable {
   enum JoinOutcome: Equatable { case joined, noRoom, noClient, alreadyJoined }
 
   mutating func join(
-    _ clientID: String, inRoom roomID: String, rtpCapabilities: JSONValue?, sctpCapabilities: JSONValue?
+    _ clientID: String, inRoom roomID: String, rtpCapabilities: RtpCapabilities?, sctpCapabilities: JSONValue?
   )
     -> JoinOutcome
   {

@@ -1,5 +1,4 @@
 internal import CSRTP
-internal import Synchronization
 
 /// One direction of SRTP/SRTCP protection through libsrtp2 (media-worker spec §4.4): an outbound
 /// session protects what a transport sends, an inbound one unprotects what it receives. Any SSRC,
@@ -28,9 +27,6 @@ public final class SrtpSession {
     let status = srtp_init()
     return status == srtp_err_status_bad_param ? Int32(srtp_err_status_ok.rawValue) : Int32(status.rawValue)
   }()
-  /// libsrtp's session set-up touches process-wide state; one worker has one thread anyway, but
-  /// tests create sessions from many.
-  private static let creation = Mutex(())
 
   public init(profile: SrtpProfile, key: [UInt8], direction: Direction) throws(SrtpError) {
     guard Self.initialised == Int32(srtp_err_status_ok.rawValue) else { throw .library(Self.initialised) }
@@ -49,14 +45,10 @@ public final class SrtpSession {
     policy.allow_repeat_tx = 1
     policy.next = nil
     var material = key
-    var created: srtp_t?
-    let status = Self.creation.withLock { _ in
-      material.withUnsafeMutableBufferPointer { buffer -> srtp_err_status_t in
-        policy.key = buffer.baseAddress
-        return srtp_create(&created, &policy)
-      }
+    let status = material.withUnsafeMutableBufferPointer { buffer -> srtp_err_status_t in
+      policy.key = buffer.baseAddress
+      return srtp_create(&session, &policy)
     }
-    session = created
     guard status == srtp_err_status_ok else { throw .setup(Int32(status.rawValue)) }
   }
 
