@@ -82,7 +82,12 @@ struct ControllerServer: Service {
         }
       }
       group.addTask {
-        while (try? await Task.sleep(for: configuration.agentPollInterval)) != nil {
+        // A fixed cadence: a poll starts every interval whatever its gather window took, so an
+        // agent is removed after `removalThreshold` intervals, not intervals plus windows.
+        let clock = ContinuousClock()
+        var next = clock.now.advanced(by: configuration.agentPollInterval)
+        while (try? await Task.sleep(until: next, clock: clock)) != nil {
+          next = max(next.advanced(by: configuration.agentPollInterval), clock.now)
           for agent in await agents.poll(window: configuration.agentPollInterval * 0.8) {
             // Clients of a vanished agent are told instead of left hanging (spec §8.2).
             let stranded = await state.clients(onAgent: agent.id)
