@@ -86,7 +86,7 @@ let package = Package(
       name: "Nuve",
       dependencies: [
         "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "CSQLite", "CMongoC", hummingbird, httpTypes, log,
-        lifecycle,
+        lifecycle, metrics,
       ],
       swiftSettings: strictSettings),
     .target(

@@ -46,10 +46,12 @@ actor AgentCore {
   /// The figures of `getStats` and the gauges (refreshed by the agent's service every 2 s).
   var statistics: JSONValue {
     let counts = rooms.mediaCounts
+    let scores = rooms.meanScores
     return [
       "rooms": .int(rooms.count), "clients": .int(rooms.clientCount), "transports": .int(counts.transports),
       "producers": .int(counts.producers), "consumers": .int(counts.consumers),
       "iceDisconnections": .int(iceDisconnections), "dtlsFailures": .int(dtlsFailures),
+      "produceScore": .double(scores.produce), "consumeScore": .double(scores.consume),
     ]
   }
 
@@ -60,6 +62,9 @@ actor AgentCore {
     metrics.transports.record(counts.transports)
     metrics.producers.record(counts.producers)
     metrics.consumers.record(counts.consumers)
+    let scores = rooms.meanScores
+    metrics.produceScore.record(scores.produce)
+    metrics.consumeScore.record(scores.consume)
   }
 
   func startDraining() { draining = true }

@@ -245,12 +245,36 @@ extension AgentCore {
       return
     }
     guard (try? await pool.request(on: room.worker, "consumer.resume", handlerID: consumerID)) != nil else { return }
-    // mediasoup's first score event after the resume (10 until loss is measured).
+    // mediasoup's first score event after the resume: the latest the worker reported (10 until
+    // loss is measured); later changes follow as the worker reports them.
+    var score: JSONValue = .null
+    rooms.update(clientID, inRoom: roomID) {
+      $0.consumers[consumerID]?.resumed = true
+      score = $0.consumers[consumerID]?.score ?? .null
+    }
     _ = await sendToClient(
       room: room, clientID: clientID, event: "consumerScore",
-      payload: [
-        "consumerId": .string(consumerID), "score": ["score": 10, "producerScore": 10, "producerScores": [10]],
-      ])
+      payload: ["consumerId": .string(consumerID), "score": score])
+  }
+
+  /// A worker's `score` notification: the producer's owner hears `producerScore` {producerId,
+  /// score: [{encodingIdx, ssrc, score}]}, a resumed consumer's owner `consumerScore` {consumerId,
+  /// score: {score, producerScore, producerScores}} (spec §4.4); both are kept for the stats.
+  func score(handlerID: String, data: JSONValue) async {
+    if let (room, client) = rooms.owner(ofProducer: handlerID) {
+      rooms.update(client.id, inRoom: room.id) {
+        $0.producers[handlerID]?.score = data.arrayValue?.first?["score"]?.intValue
+      }
+      _ = await sendToClient(
+        room: room, clientID: client.id, event: "producerScore",
+        payload: ["producerId": .string(handlerID), "score": data])
+    } else if let (room, client) = rooms.owner(ofConsumer: handlerID) {
+      rooms.update(client.id, inRoom: room.id) { $0.consumers[handlerID]?.score = data }
+      guard client.consumers[handlerID]?.resumed == true else { return }
+      _ = await sendToClient(
+        room: room, clientID: client.id, event: "consumerScore",
+        payload: ["consumerId": .string(handlerID), "score": data])
+    }
   }
 
   /// A worker's notification about one of its objects: the owners of consumers hear of their
@@ -260,6 +284,9 @@ extension AgentCore {
     switch event {
     case "volumes", "silence":
       await activeSpeaker(observerID: handlerID, volumes: event == "volumes" ? data : nil)
+      return
+    case "score":
+      await score(handlerID: handlerID, data: data)
       return
     case "icestatechange":
       if data["iceState"] == "disconnected" {

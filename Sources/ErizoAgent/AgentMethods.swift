@@ -1,5 +1,6 @@
 internal import AMQPRPC
 internal import ErizoCore
+internal import ErizoRoleSupport
 internal import Foundation
 internal import Synchronization
 
@@ -70,6 +71,9 @@ struct AgentMethods {
           "index": .int(worker.index), "pid": worker.pid.map { .int(Int($0)) } ?? .null,
           "running": .bool(worker.running), "routers": .int(worker.routers), "cpu": .double(worker.cpuPercent),
           "memory": .int(worker.residentBytes), "restarts": .int(worker.restarts),
+          "receivedPackets": .int(worker.traffic.receivedPackets), "receivedBytes": .int(worker.traffic.receivedBytes),
+          "forwardedPackets": .int(worker.traffic.forwardedPackets),
+          "forwardedBytes": .int(worker.traffic.forwardedBytes),
         ]
       }
       var reply = await core.statistics.objectValue ?? [:]

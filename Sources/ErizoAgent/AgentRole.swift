@@ -111,6 +111,7 @@ struct AgentService: Service {
           ticks += 1
           if ticks % 4 == 0 {  // every 2 s: the gauges
             await core.recordGauges()
+            await pool.refreshTraffic()
             core.metrics.record(await pool.sample())
           }
         }

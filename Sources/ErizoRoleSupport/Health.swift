@@ -17,7 +17,38 @@ public enum ProcessMetrics {
   }
 
   /// The exposition of every counter, gauge and timer the process made, each family with HELP.
-  public static func exposition() -> String { addingHelp(registry.emitToString()) }
+  public static func exposition() -> String { addingHelp(registry.emitToString()) + "\n" + processSeries() }
+
+  /// The Prometheus client libraries' standard process series (CPU seconds, resident memory, open
+  /// descriptors, start time), read from `/proc/self` at each scrape.
+  static func processSeries() -> String {
+    let pid = getpid()
+    let cpuSeconds = Double(ProcessStats.processTicks(pid) ?? 0) / ProcessStats.ticksPerSecond
+    let openFDs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+    let series: [(String, String, String, Double)] = [
+      ("process_cpu_seconds_total", "counter", "User and system CPU time spent, seconds", cpuSeconds),
+      (
+        "process_resident_memory_bytes", "gauge", "Resident memory size, bytes", Double(ProcessStats.residentBytes(pid))
+      ),
+      ("process_open_fds", "gauge", "Open file descriptors", Double(openFDs)),
+      ("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, seconds", startTime),
+    ]
+    return series.map { "# HELP \($0.0) \($0.2)\n# TYPE \($0.0) \($0.1)\n\($0.0) \($0.3)\n" }.joined()
+  }
+
+  /// When this process started: boot time + the start field of `/proc/self/stat`.
+  static let startTime: Double = {
+    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")"),
+      let stats = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+      let bootLine = stats.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
+      let boot = Double(bootLine.dropFirst(6))
+    else { return Date().timeIntervalSince1970 }
+    // After the command name, field 3 is at index 0, so starttime (field 22) is at index 19.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 19, let ticks = Double(fields[19]) else { return Date().timeIntervalSince1970 }
+    return boot + ticks / ProcessStats.ticksPerSecond
+  }()
 
   /// swift-metrics has no help text; Prometheus' linter wants one per family. Known families get a
   /// description, the rest their name in words.
@@ -51,6 +82,16 @@ public enum ProcessMetrics {
     "erizo_agent_worker_cpu_percent": "Media worker CPU, percent of one core",
     "erizo_agent_worker_memory_bytes": "Media worker resident memory",
     "erizo_agent_worker_restarts_total": "Media worker restarts",
+    "erizo_agent_forwarded_packets_total": "RTP packets the workers forwarded to subscribers",
+    "erizo_agent_forwarded_bytes_total": "RTP bytes the workers forwarded to subscribers",
+    "erizo_agent_received_packets_total": "RTP packets the workers received from publishers",
+    "erizo_agent_received_bytes_total": "RTP bytes the workers received from publishers",
+    "erizo_agent_produce_score": "Mean producer score on this agent (0-10)",
+    "erizo_agent_consume_score": "Mean consumer score on this agent (0-10)",
+    "erizo_nuve_http_requests_total": "Nuve REST requests by method, route and status",
+    "erizo_nuve_http_request_duration_seconds": "Nuve REST request latency by method and route",
+    "erizo_controller_requests_total": "Socket.IO client requests by event and outcome",
+    "erizo_controller_request_duration_seconds": "Socket.IO client request latency by event",
   ]
 }
 

@@ -53,7 +53,15 @@ public struct WorkerCore {
       closing = true
       return .null
     case "worker.dump":
+      // Beyond mediasoup's dump: the packet counters since the process started, which the agent
+      // polls for its metrics.
+      let counters = engine?.counters ?? MediaEngine.Counters()
       return [
+        "counters": [
+          "receivedPackets": .int(counters.receivedPackets), "receivedBytes": .int(counters.receivedBytes),
+          "forwardedPackets": .int(counters.forwardedPackets), "forwardedBytes": .int(counters.forwardedBytes),
+          "droppedPackets": .int(counters.droppedPackets), "malformedPackets": .int(counters.malformedPackets),
+        ],
         "pid": .int(pid), "webRtcServerIds": .array((engine?.servers.keys.sorted() ?? []).map(JSONValue.string)),
         "routerIds": .array(routerIDs.map(JSONValue.string)),
         "channelMessageHandlers": [

@@ -18,6 +18,10 @@ struct ClusterSnapshot: Sendable {
     var cpuPercent: Double
     var memoryBytes: Double
     var restarts: Int
+    var forwardedPackets = 0.0
+    var forwardedBytes = 0.0
+    var receivedPackets = 0.0
+    var receivedBytes = 0.0
   }
 
   struct Agent: Sendable, Equatable {
@@ -30,6 +34,9 @@ struct ClusterSnapshot: Sendable {
     var consumers = 0
     var iceDisconnections = 0
     var dtlsFailures = 0
+    /// Mean producer and consumer scores on the agent (10 when nothing is measured).
+    var produceScore = 10.0
+    var consumeScore = 10.0
     var state = 1
     var workers: [Worker] = []
   }
@@ -70,12 +77,17 @@ struct ClusterSnapshot: Sendable {
     agent.iceDisconnections = reply["iceDisconnections"]?.intValue ?? 0
     agent.dtlsFailures = reply["dtlsFailures"]?.intValue ?? 0
     agent.state = reply["state"]?.intValue ?? 1
+    agent.produceScore = reply["produceScore"]?.doubleValue ?? 10
+    agent.consumeScore = reply["consumeScore"]?.doubleValue ?? 10
     agent.workers = (reply["workers"]?.arrayValue ?? []).compactMap { worker in
       guard let index = worker["index"]?.intValue else { return nil }
       return Worker(
         index: index, running: worker["running"] == true, routers: worker["routers"]?.intValue ?? 0,
         cpuPercent: worker["cpu"]?.doubleValue ?? 0, memoryBytes: worker["memory"]?.doubleValue ?? 0,
-        restarts: worker["restarts"]?.intValue ?? 0)
+        restarts: worker["restarts"]?.intValue ?? 0, forwardedPackets: worker["forwardedPackets"]?.doubleValue ?? 0,
+        forwardedBytes: worker["forwardedBytes"]?.doubleValue ?? 0,
+        receivedPackets: worker["receivedPackets"]?.doubleValue ?? 0,
+        receivedBytes: worker["receivedBytes"]?.doubleValue ?? 0)
     }
     agents.removeAll { $0.id == id }
     agents.append(agent)
@@ -116,6 +128,14 @@ struct ClusterSnapshot: Sendable {
     exposition.sample(prefix + "ice_connections_failed_total", [], ice)
     exposition.family(prefix + "dtls_connections_failed_total", .counter, "DTLS failures (monotonic per agent)")
     exposition.sample(prefix + "dtls_connections_failed_total", [], dtls)
+    // The reference's means over agents of their mean scores, 10 without agents.
+    func meanOverAgents(_ path: KeyPath<Agent, Double>) -> Double {
+      liveAgents.isEmpty ? 10 : liveAgents.reduce(0) { $0 + $1[keyPath: path] } / Double(liveAgents.count)
+    }
+    exposition.gauge(
+      prefix + "produce_score", "Mean over agents of the mean producer score (0-10)", meanOverAgents(\.produceScore))
+    exposition.gauge(
+      prefix + "consume_score", "Mean over agents of the mean consumer score (0-10)", meanOverAgents(\.consumeScore))
     if let rpcCostMilliseconds {
       exposition.gauge(
         prefix + "rpcCost", "Mean getStats round trip to the controllers, ms", rpcCostMilliseconds.rounded(.down))
@@ -147,15 +167,31 @@ struct ClusterSnapshot: Sendable {
       exposition.family(name, .gauge, help)
       for agent in liveAgents { exposition.sample(name, [("agent", agent.id)], Double(agent[keyPath: path])) }
     }
+    let perAgentScores: [(String, String, KeyPath<Agent, Double>)] = [
+      ("erizo_cluster_agent_produce_score", "Mean producer score per agent (0-10)", \.produceScore),
+      ("erizo_cluster_agent_consume_score", "Mean consumer score per agent (0-10)", \.consumeScore),
+    ]
+    for (name, help, path) in perAgentScores {
+      exposition.family(name, .gauge, help)
+      for agent in liveAgents { exposition.sample(name, [("agent", agent.id)], agent[keyPath: path]) }
+    }
     exposition.family("erizo_cluster_worker_cpu_percent", .gauge, "Media worker CPU, percent of one core")
     exposition.family("erizo_cluster_worker_memory_bytes", .gauge, "Media worker resident memory")
     exposition.family("erizo_cluster_worker_restarts_total", .counter, "Media worker restarts since the agent started")
+    let traffic: [(String, String, KeyPath<Worker, Double>)] = [
+      ("erizo_cluster_worker_received_packets_total", "RTP packets received from publishers", \.receivedPackets),
+      ("erizo_cluster_worker_received_bytes_total", "RTP bytes received from publishers", \.receivedBytes),
+      ("erizo_cluster_worker_forwarded_packets_total", "RTP packets forwarded to subscribers", \.forwardedPackets),
+      ("erizo_cluster_worker_forwarded_bytes_total", "RTP bytes forwarded to subscribers", \.forwardedBytes),
+    ]
+    for (name, help, _) in traffic { exposition.family(name, .counter, help + " since the worker started") }
     for agent in liveAgents {
       for worker in agent.workers {
         let labels = [("agent", agent.id), ("worker", String(worker.index))]
         exposition.sample("erizo_cluster_worker_cpu_percent", labels, worker.cpuPercent)
         exposition.sample("erizo_cluster_worker_memory_bytes", labels, worker.memoryBytes)
         exposition.sample("erizo_cluster_worker_restarts_total", labels, Double(worker.restarts))
+        for (name, _, path) in traffic { exposition.sample(name, labels, worker[keyPath: path]) }
       }
     }
   }

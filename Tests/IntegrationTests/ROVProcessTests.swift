@@ -4,10 +4,12 @@ import ErizoTesting
 import Foundation
 import Testing
 
-/// `erizo rov` as a process next to Nuve, a controller and a real agent over RabbitMQ: its
-/// `/metrics` counts the rooms, clients, publishers and subscribers the test makes through the
-/// Socket.IO protocol, falls back when they leave, and marks a stopped agent as down. Part of the
-/// serialized controller suite (same virtual host).
+/// `erizo rov` as a process next to Nuve, a controller and a real agent over RabbitMQ, and a real
+/// Prometheus scraping ROV and every role on loopback: the rooms, clients, publishers and
+/// subscribers the test makes through the Socket.IO protocol reach Prometheus's query API and fall
+/// back when the clients leave; every query of the Grafana dashboard and every alert rule names
+/// exported metrics; a stopped agent is marked down. Part of the serialized controller suite (same
+/// virtual host).
 extension ControllerProcessTests {
   static func metrics(port: Int) -> [String: Double] {
     let text = HTTPProbe.body("http://127.0.0.1:\(port)/metrics")
@@ -17,6 +19,12 @@ extension ControllerProcessTests {
       if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
     }
     return values
+  }
+
+  /// The Erizo metric names an expression uses (PromQL functions, keywords and labels are not).
+  static func metricNames(_ expression: String) -> [String] {
+    expression.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") })
+      .filter { $0.hasPrefix("erizo_") || $0.hasPrefix("mediasoup_") || $0.hasPrefix("process_") }.map(String.init)
   }
 
   @Test(.timeLimit(.minutes(3)))
@@ -47,6 +55,25 @@ extension ControllerProcessTests {
         let values = Self.metrics(port: rovPort)
         return values["erizo_cluster_nuve_up"] == 1 && values["mediasoup_active_erizojs_processes"] == 1
       }, "ROV sees Nuve and the agent's worker")
+    #expect(Self.metrics(port: rovPort)["mediasoup_produce_score"] == 10, "10 while nothing is measured")
+
+    let jobs = [
+      ("erizo-rov", rovPort), ("erizo-nuve", cluster.nuvePort), ("erizo-controller", port),
+      ("erizo-agent", agent.healthPort),
+    ]
+    let prometheus = try PrometheusUnderTest(jobs: jobs)
+    defer { prometheus.stop() }
+    #expect(
+      await eventually(timeout: .seconds(30)) { prometheus.query("up == 1").result.count == jobs.count },
+      "Prometheus scrapes ROV and the three roles: \(prometheus.query("up").result)")
+    /// What Prometheus last scraped of the four reference gauges.
+    @Sendable func counts() -> [Double?] {
+      [
+        "mediasoup_active_rooms", "mediasoup_active_clients", "mediasoup_total_publishers",
+        "mediasoup_total_subscribers",
+      ]
+      .map { prometheus.value($0) }
+    }
 
     // Two clients in one room: one publishes video, the other joins and consumes it.
     let (_, tokens) = try cluster.tokens(2)
@@ -79,12 +106,8 @@ extension ControllerProcessTests {
       }
       clients.append(client)
     }
-    #expect(
-      await eventually(timeout: .seconds(20)) {
-        let values = Self.metrics(port: rovPort)
-        return values["mediasoup_active_rooms"] == 1 && values["mediasoup_active_clients"] == 2
-          && values["mediasoup_total_publishers"] == 1 && values["mediasoup_total_subscribers"] == 1
-      }, "\(Self.metrics(port: rovPort).filter { $0.key.hasPrefix("mediasoup_") })")
+    // One room, two clients, one producer, one consumer: as Prometheus has them.
+    #expect(await eventually(timeout: .seconds(20)) { counts() == [1, 2, 1, 1] }, "\(counts())")
 
     // Every role's own /metrics carries its swift-metrics, and every exposition is valid Prometheus
     // text (promtool's only finding: the reference's camelCase `mediasoup_rpcCost`, kept for
@@ -107,27 +130,40 @@ extension ControllerProcessTests {
       }
     }
 
-    // Every metric the alert rules use is one ROV exports.
-    let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().appendingPathComponent("rov/alerts.yml")
-    let exported = Set(Self.metrics(port: rovPort).keys.map { String($0.prefix { $0 != "{" }) })
-    let expressions = try String(contentsOf: rules, encoding: .utf8).split(separator: "\n")
-      .filter { $0.contains("expr:") }
-    #expect(expressions.count >= 9)
-    for expression in expressions {
-      let names = expression.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") })
-        .filter { $0.hasPrefix("erizo_") || $0.hasPrefix("mediasoup_") }.map(String.init)
+    // Every metric the alert rules and the dashboard use is one that ROV or a role exports, and
+    // every dashboard query runs on the real Prometheus and finds series.
+    let exported = Set(
+      [rovPort, port, agent.healthPort, cluster.nuvePort].flatMap { Self.metrics(port: $0).keys }.map {
+        String($0.prefix { $0 != "{" })
+      })
+    let rovDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("rov")
+    let rules = try String(contentsOf: rovDirectory.appendingPathComponent("alerts.yml"), encoding: .utf8)
+      .split(separator: "\n").filter { $0.contains("expr:") }.map(String.init)
+    #expect(rules.count >= 11)
+    let dashboard = try JSONValue(
+      parsing: Array(Data(contentsOf: rovDirectory.appendingPathComponent("grafana/erizo.json"))))
+    var queries: [String] = []
+    for panel in dashboard["panels"]?.arrayValue ?? [] {
+      for target in panel["targets"]?.arrayValue ?? [] {
+        if let expression = target["expr"]?.stringValue { queries.append(expression) }
+      }
+    }
+    #expect(queries.count >= 30)
+    for expression in rules + queries {
+      let names = Self.metricNames(expression)
       #expect(!names.isEmpty && names.allSatisfy(exported.contains), "\(expression) uses \(names)")
     }
+    // Rates need two scrapes in their window.
+    try await Task.sleep(for: .seconds(3))
+    for query in queries {
+      let answer = prometheus.query(query.replacingOccurrences(of: "$__rate_interval", with: "1m"))
+      #expect(answer.status == "success" && !answer.result.isEmpty, "dashboard query \(query): \(answer)")
+    }
 
-    // Everyone leaves: the totals fall back.
+    // Everyone leaves: the totals fall back, in Prometheus too.
     for client in clients { _ = try await client.send(["op": "disconnect"]) }
-    #expect(
-      await eventually(timeout: .seconds(20)) {
-        let values = Self.metrics(port: rovPort)
-        return values["mediasoup_active_rooms"] == 0 && values["mediasoup_active_clients"] == 0
-          && values["mediasoup_total_publishers"] == 0 && values["mediasoup_total_subscribers"] == 0
-      }, "\(Self.metrics(port: rovPort).filter { $0.key.hasPrefix("mediasoup_") })")
+    #expect(await eventually(timeout: .seconds(20)) { counts() == [0, 0, 0, 0] }, "\(counts())")
 
     // A stopped agent is reported down instead of keeping its last values.
     agent.stop()

@@ -39,12 +39,18 @@ struct AgentRooms: Sendable {
     let consumable: RtpParameters
     var appData: JSONValue
     var paused: Bool
+    /// The worker's last `score` (0–10) of the stream, nil before the first packet.
+    var score: Int?
   }
 
   struct Consumer: Sendable, Equatable {
     let id: String
     let producerID: String
     let transportID: String
+    /// The worker's last `score` data ({score, producerScore, producerScores}).
+    var score: JSONValue = ["score": 10, "producerScore": 10, "producerScores": [10]]
+    /// Resumed after the client accepted `newConsumer`: from then on it hears `consumerScore`.
+    var resumed = false
   }
 
   struct Room: Sendable, Equatable {
@@ -73,6 +79,21 @@ struct AgentRooms: Sendable {
       }
     }
     return counts
+  }
+
+  /// Mean producer and consumer scores over the streams measured so far; 10 when there are none
+  /// (the reference's `mediasoup_produce_score`/`_consume_score`).
+  var meanScores: (produce: Double, consume: Double) {
+    var produce: [Int] = []
+    var consume: [Int] = []
+    for room in rooms.values {
+      for client in room.clients.values {
+        produce += client.producers.values.compactMap(\.score)
+        consume += client.consumers.values.filter(\.resumed).compactMap { $0.score["score"]?.intValue }
+      }
+    }
+    func mean(_ values: [Int]) -> Double { values.isEmpty ? 10 : Double(values.reduce(0, +)) / Double(values.count) }
+    return (mean(produce), mean(consume))
   }
 
   func room(_ id: String) -> Room? { rooms[id] }
@@ -125,6 +146,14 @@ struct AgentRooms: Sendable {
   /// The room of an audio level observer.
   func room(ofObserver observerID: String) -> Room? {
     rooms.values.first { $0.observerID == observerID }
+  }
+
+  /// The client holding a producer, across rooms.
+  func owner(ofProducer producerID: String) -> (room: Room, client: Client)? {
+    for room in rooms.values {
+      for client in room.clients.values where client.producers[producerID] != nil { return (room, client) }
+    }
+    return nil
   }
 
   /// The client holding a consumer, across rooms.

@@ -1,4 +1,5 @@
 internal import ErizoCore
+internal import ErizoRoleSupport
 internal import Foundation
 internal import Logging
 internal import MediaWorker
@@ -31,6 +32,15 @@ actor WorkerPool {
     let cpuPercent: Double
     let residentBytes: Int
     let restarts: Int
+    /// The worker process's packet counters (`worker.dump`), since it started.
+    let traffic: Traffic
+  }
+
+  struct Traffic: Sendable, Equatable {
+    var receivedPackets = 0
+    var receivedBytes = 0
+    var forwardedPackets = 0
+    var forwardedBytes = 0
   }
 
   private struct Slot {
@@ -43,6 +53,7 @@ actor WorkerPool {
     var failuresInARow = 0
     var startedAt = ContinuousClock.now
     var cpu = CPUMeter()
+    var traffic = Traffic()
   }
 
   private let options: Options
@@ -131,7 +142,21 @@ actor WorkerPool {
       return WorkerInfo(
         index: index, pid: pid, running: slots[index].running, routers: slots[index].routers.count,
         cpuPercent: slots[index].cpu.percent, residentBytes: pid.map(ProcessStats.residentBytes) ?? 0,
-        restarts: slots[index].restarts)
+        restarts: slots[index].restarts, traffic: slots[index].traffic)
+    }
+  }
+
+  /// Asks every running worker for its packet counters (`worker.dump`); a worker that does not
+  /// answer keeps its last figures.
+  func refreshTraffic() async {
+    for index in slots.indices where slots[index].running {
+      guard let dump = try? await request(on: index, "worker.dump", handlerID: ""), let counters = dump["counters"]
+      else { continue }
+      slots[index].traffic = Traffic(
+        receivedPackets: counters["receivedPackets"]?.intValue ?? 0,
+        receivedBytes: counters["receivedBytes"]?.intValue ?? 0,
+        forwardedPackets: counters["forwardedPackets"]?.intValue ?? 0,
+        forwardedBytes: counters["forwardedBytes"]?.intValue ?? 0)
     }
   }
 
@@ -216,6 +241,7 @@ actor WorkerPool {
     let pid = slots[index].channel?.pid ?? 0
     slots[index].channel = nil
     slots[index].running = false
+    slots[index].traffic = Traffic()
     slots[index].routers = []
     slots[index].webRtcServerID = nil
     if stopping { return }

@@ -23,10 +23,17 @@ public final class MediaEngine {
   private var scratch = [UInt8](repeating: 0, count: 65_536)
   private var rtcpScratch: [UInt8] = []
   public private(set) var counters = Counters()
+  /// The origin of the millisecond times the stream statistics keep.
+  private let epoch = ContinuousClock.now
 
   /// Drops and forwards, for stats and tests.
   public struct Counters: Sendable, Equatable {
+    /// RTP from publishers, decrypted and matched to a producer.
+    public var receivedPackets = 0
+    public var receivedBytes = 0
+    /// RTP sent to subscribers (bytes as protected on the wire).
     public var forwardedPackets = 0
+    public var forwardedBytes = 0
     public var droppedPackets = 0
     public var malformedPackets = 0
   }
@@ -263,7 +270,7 @@ public final class MediaEngine {
     if consumer.active, consumer.waitingForKeyFrame { requestKeyFrame(producer, now: .now, force: true) }
     return [
       "paused": .bool(consumer.paused), "producerPaused": .bool(consumer.producerPaused),
-      "score": ["score": 10, "producerScore": 10, "producerScores": []],
+      "score": consumer.scores(producer: producer),
     ]
   }
 
@@ -293,7 +300,10 @@ public final class MediaEngine {
         [
           "type": "inbound-rtp", "timestamp": .int(Int(WorkerClock.milliseconds())),
           "ssrc": producer.ssrc.map { .int(Int($0)) } ?? .null, "kind": .string(producer.kind),
-          "packetCount": .int(producer.packetsReceived), "byteCount": .int(producer.bytesReceived), "score": 10,
+          "packetCount": .int(producer.packetsReceived), "byteCount": .int(producer.bytesReceived),
+          "score": .int(Int(producer.score)), "packetsLost": .int(Int(producer.stream?.packetsLost ?? 0)),
+          "fractionLost": .int(Int(producer.stream?.fractionLost ?? 0)),
+          "jitter": .int(Int(producer.stream?.jitter ?? 0)),
         ]
       ]
     default:
@@ -333,7 +343,10 @@ public final class MediaEngine {
         [
           "type": "outbound-rtp", "timestamp": .int(Int(WorkerClock.milliseconds())), "ssrc": .int(Int(consumer.ssrc)),
           "kind": .string(consumer.kind), "packetCount": .int(consumer.packetsSent),
-          "byteCount": .int(consumer.bytesSent), "score": 10,
+          "byteCount": .int(consumer.bytesSent), "score": .int(Int(consumer.stream.score.value)),
+          "packetsLost": .int(Int(consumer.stream.packetsLost)),
+          "fractionLost": .int(Int(consumer.stream.fractionLost)),
+          "roundTripTime": .double(consumer.stream.roundTripTime),
         ]
       ]
     default:
@@ -469,8 +482,23 @@ public final class MediaEngine {
       counters.droppedPackets += 1
       return
     }
+    var scoreChanged = false
+    if producer.stream == nil {
+      producer.stream = RtpReceiveStream(ssrc: rtp.ssrc, clockRate: producer.clockRate)
+      scoreChanged = true
+    }
+    guard
+      producer.stream!.receive(
+        sequence: rtp.sequenceNumber, timestamp: rtp.timestamp, nowMs: milliseconds(now), scoreChanged: &scoreChanged)
+    else {
+      counters.droppedPackets += 1
+      return
+    }
+    if scoreChanged { notifyScore(producer) }
     producer.packetsReceived += 1
     producer.bytesReceived += length
+    counters.receivedPackets += 1
+    counters.receivedBytes += length
     guard !producer.paused, producer.payloadTypes[rtp.payloadType] != nil else { return }
     if !producer.observerIDs.isEmpty, producer.audioLevelID != 0,
       let level = rtp.extensionValue(producer.audioLevelID, in: plain)
@@ -513,6 +541,7 @@ public final class MediaEngine {
       consumer.lastTimestamp = rtp.timestamp
       target.bytesSent += sent
       counters.forwardedPackets += 1
+      counters.forwardedBytes += sent
     }
   }
 
@@ -542,6 +571,23 @@ public final class MediaEngine {
       counters.malformedPackets += 1
       return
     }
+    let nowMs = milliseconds(.now)
+    for header in headers {
+      switch header.type {
+      case Rtcp.PacketType.senderReport.rawValue:
+        if let (ssrc, ntp) = Rtcp.senderInfo(plain, header),
+          let producer = transport.producers.values.first(where: { $0.stream?.ssrc == ssrc }),
+          producer.stream!.senderReport(ntp: ntp, nowMs: nowMs)
+        {
+          notifyScore(producer)
+        }
+        receiverReports(transport, Rtcp.reportBlocks(plain, header))
+      case Rtcp.PacketType.receiverReport.rawValue:
+        receiverReports(transport, Rtcp.reportBlocks(plain, header))
+      default:
+        break
+      }
+    }
     for header in headers where header.type == Rtcp.PacketType.payloadFeedback.rawValue {
       var targets: [UInt32] = []
       if header.count == 1, let (_, media) = Rtcp.feedbackSSRCs(plain, header) { targets = [media] }
@@ -552,6 +598,34 @@ public final class MediaEngine {
         }
       }
     }
+  }
+
+  /// A subscriber's reports about the streams we send it: loss, round trip and consumer scores.
+  private func receiverReports(_ transport: WebRtcTransport, _ blocks: [Rtcp.ReportBlock]) {
+    guard !blocks.isEmpty else { return }
+    let compactNow = UInt32(truncatingIfNeeded: WorkerClock.ntp() >> 16)
+    for block in blocks {
+      guard let consumer = transport.consumersBySSRC[block.ssrc] else { continue }
+      if consumer.stream.receiverReport(block, packetsSent: consumer.packetsSent, compactNtpNow: compactNow) {
+        outbox.append(
+          .notification(
+            handlerID: consumer.id, event: "score", data: consumer.scores(producer: producers[consumer.producerID])))
+      }
+    }
+  }
+
+  /// A producer's score changed: its own `score` event, and each consumer's, which carries it.
+  private func notifyScore(_ producer: Producer) {
+    outbox.append(.notification(handlerID: producer.id, event: "score", data: producer.scores))
+    for id in producer.consumerIDs {
+      guard let consumer = consumers[id] else { continue }
+      outbox.append(.notification(handlerID: id, event: "score", data: consumer.scores(producer: producer)))
+    }
+  }
+
+  func milliseconds(_ instant: ContinuousClock.Instant) -> Int64 {
+    let elapsed = (instant - epoch).components
+    return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
   }
 
   /// Asks a video producer's publisher for a key frame (PLI), at most once per second unless forced.
@@ -605,6 +679,11 @@ public final class MediaEngine {
         for datagram in outgoing { send(datagram, on: transport) }
         apply(transport, events)
       }
+      let nowMs = milliseconds(now)
+      for producer in transport.producers.values
+      where producer.stream?.checkActivity(nowMs: nowMs, paused: producer.paused) == true {
+        notifyScore(producer)
+      }
       if now - transport.lastReport >= .seconds(1), transport.srtpOut != nil {
         transport.lastReport = now
         rtcpScratch.removeAll(keepingCapacity: true)
@@ -619,6 +698,12 @@ public final class MediaEngine {
             rtcpScratch.removeAll(keepingCapacity: true)
           }
         }
+        // One receiver report for the streams this transport receives (sender SSRC 1, as our PLIs).
+        var blocks: [Rtcp.ReportBlock] = []
+        for producer in transport.producers.values where producer.stream != nil {
+          blocks.append(producer.stream!.reportBlock(nowMs: nowMs))
+        }
+        if !blocks.isEmpty { Rtcp.appendReceiverReport(to: &rtcpScratch, ssrc: 1, blocks: blocks) }
         if !rtcpScratch.isEmpty { sendRtcp(rtcpScratch, on: transport) }
       }
     }

@@ -32,6 +32,17 @@ final class Producer {
   /// The publisher's id of the audio-level extension (0 when absent), and the observers it feeds.
   var audioLevelID: UInt8 = 0
   var observerIDs: Set<String> = []
+  /// The first codec's clock rate, for jitter.
+  let clockRate: Int
+  /// Sequence, loss, jitter and score of the incoming stream, from its first packet on.
+  var stream: RtpReceiveStream?
+
+  /// `score` notification data and the `score` field of stats: one entry per encoding.
+  var scores: JSONValue {
+    guard let stream else { return [] }
+    return [["encodingIdx": 0, "ssrc": .int(Int(stream.ssrc)), "score": .int(Int(stream.score.value))]]
+  }
+  var score: UInt8 { stream?.score.value ?? 0 }
 
   init(id: String, kind: String, transportID: String, data: JSONValue) throws(WorkerCore.RequestError) {
     self.id = id
@@ -42,6 +53,7 @@ final class Producer {
       throw .type("missing rtpParameters.codecs")
     }
     codec = KeyFrames.Codec(mimeType: first)
+    clockRate = codecs.first?["clockRate"]?.intValue ?? 90_000
     guard let encodings = parameters?["encodings"]?.arrayValue, encodings.count == 1 else {
       throw .error("only single-encoding producers are supported")
     }
@@ -88,6 +100,8 @@ final class Consumer {
   var bytesSent = 0
   var lastTimestamp: UInt32 = 0
   let cname: String
+  /// Loss, round-trip time and score from the subscriber's receiver reports.
+  var stream: RtpSendStream
 
   init(id: String, transportID: String, data: JSONValue, producer: Producer) throws(WorkerCore.RequestError) {
     self.id = id
@@ -99,6 +113,7 @@ final class Consumer {
       let ssrc = encoding["ssrc"]?.intValue
     else { throw .type("missing rtpParameters.encodings[0].ssrc") }
     self.ssrc = UInt32(truncatingIfNeeded: ssrc)
+    stream = RtpSendStream(ssrc: self.ssrc)
     guard
       let codec = parameters?["codecs"]?.arrayValue?.first(where: {
         !($0["mimeType"]?.stringValue?.lowercased().hasSuffix("/rtx") ?? true)
@@ -126,4 +141,13 @@ final class Consumer {
   }
 
   var active: Bool { !paused && !producerPaused }
+
+  /// `score` notification data: this stream's score and its producer's.
+  func scores(producer: Producer?) -> JSONValue {
+    let producerScore = Int(producer?.score ?? 0)
+    return [
+      "score": .int(Int(stream.score.value)), "producerScore": .int(producerScore),
+      "producerScores": producer?.stream == nil ? [] : [.int(producerScore)],
+    ]
+  }
 }

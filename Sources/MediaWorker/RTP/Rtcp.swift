@@ -96,6 +96,14 @@ public enum Rtcp {
     }
   }
 
+  /// The sender information of an SR (RFC 3550 §6.4.1): who sent it and its NTP time.
+  public static func senderInfo(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> (ssrc: UInt32, ntp: UInt64)? {
+    guard header.type == PacketType.senderReport.rawValue, header.range.count >= 28 else { return nil }
+    let start = header.range.lowerBound
+    let ntp = UInt64(RtpPacket.read32(bytes, start + 8)) << 32 | UInt64(RtpPacket.read32(bytes, start + 12))
+    return (RtpPacket.read32(bytes, start + 4), ntp)
+  }
+
   /// The report blocks of an SR or RR.
   public static func reportBlocks(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> [ReportBlock] {
     var offset = header.range.lowerBound + (header.type == PacketType.senderReport.rawValue ? 28 : 8)

@@ -4,6 +4,7 @@ internal import Foundation
 internal import HTTPTypes
 public import Hummingbird
 internal import Logging
+internal import Metrics
 
 /// Serves `NuveAPI` over HTTP with the reference's envelope: CORS on every response, `OPTIONS` → 200
 /// `OK`, JSON or urlencoded bodies, trailing slashes ignored (spec §1.1). `/healthz` and `/readyz`
@@ -27,6 +28,7 @@ public struct NuveHTTPResponder: HTTPResponder {
       return response
     }
     var request = request
+    let started = ContinuousClock.now
     let response: NuveResponse
     do {
       let buffer = try await request.collectBody(upTo: Self.maximumBodySize)
@@ -34,7 +36,29 @@ public struct NuveHTTPResponder: HTTPResponder {
     } catch {
       response = .text(413, "Request body too large")
     }
+    let dimensions = [
+      ("method", request.method.rawValue), ("route", Self.route(request.uri.path)), ("status", String(response.status)),
+    ]
+    Counter(label: "erizo_nuve_http_requests_total", dimensions: dimensions).increment()
+    Timer(label: "erizo_nuve_http_request_duration_seconds", dimensions: Array(dimensions.prefix(2)))
+      .record(duration: ContinuousClock.now - started)
     return Self.httpResponse(response)
+  }
+
+  /// The route template of a path, so ids do not make a series each: `/rooms/{room}/users/{user}`.
+  static func route(_ path: String) -> String {
+    let parts = path.split(separator: "/").map(String.init)
+    guard let first = parts.first, ["rooms", "services", "workers"].contains(first), parts.count <= 4 else {
+      return "other"
+    }
+    let names = ["rooms": ["", "{room}", "", "{user}"], "services": ["", "{service}"], "workers": [""]][first]!
+    var template = ""
+    for (index, part) in parts.enumerated() {
+      guard index < names.count else { return "other" }
+      template += "/" + (names[index].isEmpty ? part : names[index])
+    }
+    if parts.count >= 3, first == "rooms", !["tokens", "users"].contains(parts[2]) { return "other" }
+    return template
   }
 
   private func handle(_ request: Request, body: ByteBuffer) async -> NuveResponse {

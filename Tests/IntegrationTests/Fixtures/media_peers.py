@@ -72,7 +72,7 @@ class Peer:
             return answer["id"]
 
         for event in ["consumerClosed", "consumerPaused", "consumerResumed", "peerClosed", "newPeer", "activeSpeaker",
-                      "consumerScore"]:
+                      "consumerScore", "producerScore"]:
             self.sio.on(event, self.recorder(event))
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("newConsumer", self.on_new_consumer)

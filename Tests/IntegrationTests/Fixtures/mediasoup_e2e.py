@@ -36,6 +36,13 @@ async def main():
     results["active_speaker"] = await wait_for(
         lambda: any(event == "activeSpeaker" and data.get("peerId") for _, event, data in subscriber.events), 5)
     results["consumer_scores"] = sum(1 for _, event, _ in subscriber.events if event == "consumerScore")
+    # The worker's loss-based scores: the latest per producer (the publisher's view) and per
+    # consumer (the subscriber's), after a few sender and receiver reports.
+    await asyncio.sleep(3.0)
+    results["producer_scores"] = sorted({data["producerId"]: data["score"][0]["score"] for _, event, data in
+                                         publisher.events if event == "producerScore" and data.get("score")}.values())
+    results["last_consumer_scores"] = sorted({data["consumerId"]: data["score"]["score"] for _, event, data in
+                                              subscriber.events if event == "consumerScore"}.values())
     results["video_frames"] = subscriber.frames("video")
     results["audio_frames"] = subscriber.frames("audio")
 

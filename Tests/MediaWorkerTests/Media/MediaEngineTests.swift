@@ -156,6 +156,86 @@ struct MediaEngineTests {
     #expect(engine.consumers.isEmpty && engine.producers.isEmpty)
   }
 
+  /// Loss measured both ways: the producer's score from the publisher's stream and sender reports,
+  /// a receiver report back to the publisher, and the consumer's score from the subscriber's reports.
+  @Test func scoresFollowLossBothWays() throws {
+    var setup = try Setup()
+    let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
+    _ = setup.request(
+      "transport.produce", "send",
+      [
+        "producerId": "p", "kind": "audio",
+        "rtpParameters": [
+          "codecs": [["mimeType": "audio/opus", "payloadType": 96, "clockRate": 48000]], "encodings": [["ssrc": 1111]],
+        ],
+        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 100]]],
+      ])
+    _ = setup.request(
+      "transport.consume", "recv",
+      [
+        "consumerId": "c", "producerId": "p", "kind": "audio", "type": "simple",
+        "rtpParameters": [
+          "codecs": [["mimeType": "audio/opus", "payloadType": 100, "clockRate": 48000]], "encodings": [["ssrc": 2222]],
+        ],
+      ])
+    engine.outbox.removeAll()
+    // 100 packets with every fifth missing (the first one too): 80 of 99 expected arrive.
+    for seq in UInt16(0)..<100 where seq % 5 != 0 { try publisher.sendRtp(Self.vp8(seq: seq, key: false), to: engine) }
+    #expect(subscriber.received(sockets).rtp.count == 80)
+    let first: [ChannelMessage] = [
+      .notification(handlerID: "p", event: "score", data: [["encodingIdx": 0, "ssrc": 1111, "score": 10]]),
+      .notification(handlerID: "c", event: "score", data: ["score": 10, "producerScore": 10, "producerScores": [10]]),
+    ]
+    #expect(engine.outbox == first, "the new stream is announced with score 10")
+    engine.outbox.removeAll()
+
+    // The publisher's sender report closes the interval: ((80 − 19) / 80)^4 → 3.
+    var report: [UInt8] = []
+    Rtcp.appendSenderReport(
+      to: &report, ssrc: 1111, ntp: 0x1234_5678_9ABC_DEF0, rtpTimestamp: 0, packets: 80, octets: 0)
+    try publisher.sendRtcp(report, to: engine)
+    #expect(
+      engine.outbox == [
+        .notification(handlerID: "p", event: "score", data: [["encodingIdx": 0, "ssrc": 1111, "score": 3]]),
+        .notification(handlerID: "c", event: "score", data: ["score": 10, "producerScore": 3, "producerScores": [3]]),
+      ])
+    engine.outbox.removeAll()
+
+    // The worker's next RTCP round carries a receiver report about the publisher's stream.
+    engine.tick(now: .now + .milliseconds(1100))
+    #expect(engine.outbox.isEmpty)
+    let toPublisher = try #require(publisher.received(sockets).rtcp.first)
+    let block = try toPublisher.withUnsafeBytes { bytes -> Rtcp.ReportBlock? in
+      let rr = try #require(Rtcp.packets(bytes)?.first { $0.type == 201 })
+      return Rtcp.reportBlocks(bytes, rr).first
+    }
+    #expect(block?.ssrc == 1111 && block?.totalLost == 19 && block?.highestSequence == 99)
+    #expect(block?.fractionLost == UInt8(19 * 256 / 99) && block?.lastSenderReport == 0x5678_9ABC)
+
+    // The subscriber reports 20 of the 80 packets it was sent as lost: ((60 − 20) / 60)^4 → 2.
+    var receiverReport: [UInt8] = []
+    Rtcp.appendReceiverReport(
+      to: &receiverReport, ssrc: 77, blocks: [Rtcp.ReportBlock(ssrc: 2222, fractionLost: 64, totalLost: 20)])
+    try subscriber.sendRtcp(receiverReport, to: engine)
+    #expect(
+      engine.outbox == [
+        .notification(handlerID: "c", event: "score", data: ["score": 2, "producerScore": 3, "producerScores": [3]])
+      ])
+    let stats = setup.request("consumer.getStats", "c")
+    guard case .accepted(_, let consumerStats)? = stats else { throw ConformanceError("\(String(describing: stats))") }
+    let entry = consumerStats.arrayValue?.first
+    #expect(entry?["score"] == 2 && entry?["packetsLost"] == 20)
+
+    // Silence for 1.5 s: the producer's stream is inactive and its score drops to 0.
+    engine.outbox.removeAll()
+    engine.tick(now: .now + .seconds(2))
+    #expect(
+      engine.outbox == [
+        .notification(handlerID: "p", event: "score", data: [["encodingIdx": 0, "ssrc": 1111, "score": 0]]),
+        .notification(handlerID: "c", event: "score", data: ["score": 2, "producerScore": 0, "producerScores": [0]]),
+      ])
+  }
+
   @Test func rejectsBadRequestsAndDropsStrangers() throws {
     var setup = try Setup()
     let bad = setup.request("transport.produce", "send", ["producerId": "p", "kind": "data"])

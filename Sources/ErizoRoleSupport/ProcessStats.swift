@@ -2,19 +2,19 @@ internal import Foundation
 
 /// CPU and memory figures from `/proc`, as the reference agent reports them: per-worker CPU from
 /// `/proc/<pid>/stat` tick deltas, host CPU from `/proc/stat`, memory from `/proc/meminfo`.
-enum ProcessStats {
+public enum ProcessStats {
   /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
-  static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+  public static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
   /// utime + stime of a process, in ticks; nil when the process is gone.
-  static func processTicks(_ pid: Int32) -> UInt64? {
+  public static func processTicks(_ pid: Int32) -> UInt64? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
     return parseProcessTicks(text)
   }
 
   /// Fields 14 and 15 of `/proc/<pid>/stat`, counted after the parenthesised command name (which
   /// may itself hold spaces and parentheses).
-  static func parseProcessTicks(_ text: String) -> UInt64? {
+  public static func parseProcessTicks(_ text: String) -> UInt64? {
     guard let close = text.lastIndex(of: ")") else { return nil }
     let fields = text[text.index(after: close)...].split(separator: " ")
     // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
@@ -23,12 +23,12 @@ enum ProcessStats {
   }
 
   /// (busy, total) jiffies of the whole host from the first line of `/proc/stat`.
-  static func hostTicks() -> (busy: UInt64, total: UInt64)? {
+  public static func hostTicks() -> (busy: UInt64, total: UInt64)? {
     guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
     return parseHostTicks(text)
   }
 
-  static func parseHostTicks(_ text: String) -> (busy: UInt64, total: UInt64)? {
+  public static func parseHostTicks(_ text: String) -> (busy: UInt64, total: UInt64)? {
     guard let line = text.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
     let values = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
     guard values.count >= 4 else { return nil }
@@ -39,12 +39,12 @@ enum ProcessStats {
   }
 
   /// Used memory as a fraction 0…1: 1 − MemAvailable / MemTotal.
-  static func memoryFraction() -> Double {
+  public static func memoryFraction() -> Double {
     guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return 0 }
     return parseMemoryFraction(text)
   }
 
-  static func parseMemoryFraction(_ text: String) -> Double {
+  public static func parseMemoryFraction(_ text: String) -> Double {
     var total = 0.0
     var available = 0.0
     for line in text.split(separator: "\n") {
@@ -57,7 +57,7 @@ enum ProcessStats {
   }
 
   /// Resident memory of a process in bytes (VmRSS of `/proc/<pid>/status`).
-  static func residentBytes(_ pid: Int32) -> Int {
+  public static func residentBytes(_ pid: Int32) -> Int {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
     for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
       let parts = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -68,12 +68,14 @@ enum ProcessStats {
 }
 
 /// Turns successive tick readings into a CPU percentage over the interval between them.
-struct CPUMeter {
+public struct CPUMeter: Sendable {
   private var last: (ticks: UInt64, at: ContinuousClock.Instant)?
-  private(set) var percent = 0.0
+  public private(set) var percent = 0.0
+
+  public init() {}
 
   /// Records a reading; the percentage covers the time since the previous one (100 = one core).
-  mutating func record(ticks: UInt64, at now: ContinuousClock.Instant) {
+  public mutating func record(ticks: UInt64, at now: ContinuousClock.Instant) {
     if let last, ticks >= last.ticks {
       let elapsed = now - last.at
       let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
