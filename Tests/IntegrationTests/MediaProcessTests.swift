@@ -74,6 +74,24 @@ struct MediaProcessTests {
     #expect(result["closed_consumers"] == true && result["peer_closed"] == true, "leaving closes: \(result)")
   }
 
+  /// NACK: the subscriber loses every 12th video packet on arrival (each sequence number once);
+  /// the worker resends each NACKed one from the producer's cache and the video keeps decoding.
+  /// pymediasoup offers no RTX, so the resends come on the media stream (RTX is covered by
+  /// `MediaEngineTests.nackedPacketsGoAgainAsRtx`).
+  @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(3)))
+  func nackedVideoIsResent() throws {
+    let result = try Self.runInNamespace(
+      "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, "loss"])
+    #expect(result["errors"] == [], "\(result)")
+    #expect(result["video_flowing"] == true, "90 frames decoded while losing packets: \(result)")
+    let dropped = result["dropped"]?.intValue ?? 0
+    let recovered = result["recovered"]?.intValue ?? 0
+    #expect(dropped >= 10, "\(result)")
+    #expect(recovered * 10 >= dropped * 9, "nine in ten lost packets come back: \(result)")
+    #expect((result["stats"]?["nackCount"]?.intValue ?? 0) > 0, "\(result)")
+    #expect((result["stats"]?["packetsRepaired"]?.intValue ?? 0) >= recovered, "\(result)")
+  }
+
   /// The agent's fault test: SIGKILL to the worker of one of two rooms carrying media.
   @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(4)))
   func aWorkerKilledMidCallTakesOnlyItsRoom() throws {

@@ -34,6 +34,8 @@ public final class MediaEngine {
     /// RTP sent to subscribers (bytes as protected on the wire).
     public var forwardedPackets = 0
     public var forwardedBytes = 0
+    /// Packets resent for subscribers' NACKs.
+    public var retransmittedPackets = 0
     public var droppedPackets = 0
     public var malformedPackets = 0
   }
@@ -346,7 +348,10 @@ public final class MediaEngine {
           "byteCount": .int(consumer.bytesSent), "score": .int(Int(consumer.stream.score.value)),
           "packetsLost": .int(Int(consumer.stream.packetsLost)),
           "fractionLost": .int(Int(consumer.stream.fractionLost)),
-          "roundTripTime": .double(consumer.stream.roundTripTime),
+          "roundTripTime": .double(consumer.stream.roundTripTime), "nackCount": .int(consumer.nackCount),
+          "nackPacketCount": .int(consumer.nackPacketCount),
+          "packetsRetransmitted": .int(consumer.packetsRetransmitted),
+          "packetsRepaired": .int(consumer.packetsRepaired),
         ]
       ]
     default:
@@ -505,6 +510,8 @@ public final class MediaEngine {
     {
       for id in producer.observerIDs { observers[id]?.record(producer.id, level: plain[level.lowerBound]) }
     }
+    let nowMs = milliseconds(now)
+    producer.cache?.store(sequence: rtp.sequenceNumber, packet: plain, nowMs: nowMs)
     let payload = UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange])
     var isKeyFrame: Bool?
     for id in producer.consumerIDs {
@@ -538,6 +545,7 @@ public final class MediaEngine {
       }
       consumer.packetsSent += 1
       consumer.bytesSent += sent
+      if producer.cache != nil { consumer.sent.record(output: sequence, input: rtp.sequenceNumber) }
       consumer.lastTimestamp = rtp.timestamp
       target.bytesSent += sent
       counters.forwardedPackets += 1
@@ -588,6 +596,11 @@ public final class MediaEngine {
         break
       }
     }
+    for header in headers where header.type == Rtcp.PacketType.transportFeedback.rawValue && header.count == 1 {
+      if let (_, media) = Rtcp.feedbackSSRCs(plain, header), let consumer = transport.consumersBySSRC[media] {
+        retransmit(consumer, Rtcp.nackedSequenceNumbers(plain, header), on: transport, nowMs: nowMs)
+      }
+    }
     for header in headers where header.type == Rtcp.PacketType.payloadFeedback.rawValue {
       var targets: [UInt32] = []
       if header.count == 1, let (_, media) = Rtcp.feedbackSSRCs(plain, header) { targets = [media] }
@@ -600,13 +613,61 @@ public final class MediaEngine {
     }
   }
 
+  /// A subscriber's generic NACK: the packets it lists go again, as RTX when it negotiated RTX, each
+  /// at most once per round trip (100 ms before one is measured), from the producer's cache.
+  private func retransmit(
+    _ consumer: Consumer, _ sequences: [UInt16], on transport: WebRtcTransport, nowMs: Int64
+  ) {
+    consumer.nackCount += 1
+    consumer.nackPacketCount += sequences.count
+    guard consumer.active, let producer = producers[consumer.producerID], let cache = producer.cache,
+      let srtpOut = transport.srtpOut, let tuple = transport.ice.selectedTuple
+    else { return }
+    let roundTrip = consumer.stream.roundTripTime > 0 ? Int64(consumer.stream.roundTripTime) : 100
+    for output in sequences {
+      guard let (input, first) = consumer.sent.resend(output, nowMs: nowMs, minimumIntervalMs: roundTrip) else {
+        continue
+      }
+      let sent = cache.withPacket(input, nowMs: nowMs) { original -> Int? in
+        guard let rtp = RtpPacket.parse(original) else { return nil }
+        return scratch.withUnsafeMutableBytes { out -> Int? in
+          guard
+            var length = consumer.rewrite.write(
+              rtp, from: original, into: out, ssrc: consumer.ssrc, sequenceNumber: output,
+              payloadType: consumer.payloadType)
+          else { return nil }
+          if let rtx = consumer.rtx {
+            guard
+              let wrapped = wrapRtx(
+                out, length: length, payloadType: rtx.payloadType, ssrc: rtx.ssrc, sequenceNumber: consumer.rtxSequence)
+            else { return nil }
+            consumer.rtxSequence &+= 1
+            length = wrapped
+          }
+          guard let protected = try? srtpOut.protectRTP(out, length: length) else { return nil }
+          sockets.send(
+            socket: transport.socket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
+          return protected
+        }
+      }
+      guard let bytes = sent ?? nil else { continue }
+      consumer.packetsRetransmitted += 1
+      if first { consumer.packetsRepaired += 1 }
+      transport.bytesSent += bytes
+      counters.retransmittedPackets += 1
+    }
+  }
+
   /// A subscriber's reports about the streams we send it: loss, round trip and consumer scores.
   private func receiverReports(_ transport: WebRtcTransport, _ blocks: [Rtcp.ReportBlock]) {
     guard !blocks.isEmpty else { return }
     let compactNow = UInt32(truncatingIfNeeded: WorkerClock.ntp() >> 16)
     for block in blocks {
       guard let consumer = transport.consumersBySSRC[block.ssrc] else { continue }
-      if consumer.stream.receiverReport(block, packetsSent: consumer.packetsSent, compactNtpNow: compactNow) {
+      if consumer.stream.receiverReport(
+        block, packetsSent: consumer.packetsSent, repaired: consumer.packetsRepaired,
+        retransmitted: consumer.packetsRetransmitted, compactNtpNow: compactNow)
+      {
         outbox.append(
           .notification(
             handlerID: consumer.id, event: "score", data: consumer.scores(producer: producers[consumer.producerID])))

@@ -36,6 +36,9 @@ final class Producer {
   let clockRate: Int
   /// Sequence, loss, jitter and score of the incoming stream, from its first packet on.
   var stream: RtpReceiveStream?
+  /// Video: the last packets received, for the consumers' NACKs (audio NACK is opt-in in mediasoup
+  /// and not offered here).
+  var cache: PacketCache?
 
   /// `score` notification data and the `score` field of stats: one entry per encoding.
   var scores: JSONValue {
@@ -76,6 +79,7 @@ final class Producer {
     midExtensionID = midID
     mid = Array((parameters?["mid"]?.stringValue ?? "").utf8)
     paused = data["paused"] == true
+    if kind == "video" { cache = PacketCache() }
   }
 
   static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -102,6 +106,15 @@ final class Consumer {
   let cname: String
   /// Loss, round-trip time and score from the subscriber's receiver reports.
   var stream: RtpSendStream
+  /// Which producer packet each sent sequence number was, for NACKs.
+  var sent = SentPackets()
+  /// The RTX stream (RFC 4588) retransmissions go on, when the subscriber negotiated one.
+  var rtx: (payloadType: UInt8, ssrc: UInt32)?
+  var rtxSequence = UInt16.random(in: 1000...32767)
+  var nackCount = 0
+  var nackPacketCount = 0
+  var packetsRetransmitted = 0
+  var packetsRepaired = 0
 
   init(id: String, transportID: String, data: JSONValue, producer: Producer) throws(WorkerCore.RequestError) {
     self.id = id
@@ -120,6 +133,12 @@ final class Consumer {
       }), let payloadType = codec["payloadType"]?.intValue, let mimeType = codec["mimeType"]?.stringValue
     else { throw .type("missing rtpParameters.codecs") }
     self.payloadType = UInt8(truncatingIfNeeded: payloadType)
+    if let rtxCodec = parameters?["codecs"]?.arrayValue?.first(where: {
+      ($0["mimeType"]?.stringValue?.lowercased().hasSuffix("/rtx") ?? false)
+        && $0["parameters"]?["apt"]?.intValue == payloadType
+    }), let rtxPayloadType = rtxCodec["payloadType"]?.intValue, let rtxSSRC = encoding["rtx"]?["ssrc"]?.intValue {
+      rtx = (UInt8(truncatingIfNeeded: rtxPayloadType), UInt32(truncatingIfNeeded: rtxSSRC))
+    }
     self.codec = KeyFrames.Codec(mimeType: mimeType)
     // The publisher's extension ids → ours, by URI; the MID is written fresh.
     var uriToID: [String: UInt8] = [:]

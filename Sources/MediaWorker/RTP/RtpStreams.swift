@@ -205,12 +205,17 @@ public struct RtpSendStream: Sendable {
   public private(set) var score = StreamScore(10)
   private var sentPriorScore = 0
   private var lostPriorScore: Int32 = 0
+  private var repairedPriorScore = 0
+  private var retransmittedPriorScore = 0
 
   public init(ssrc: UInt32) { self.ssrc = ssrc }
 
-  /// Applies one report block about this stream; `packetsSent` is the stream's count so far and
+  /// Applies one report block about this stream; `packetsSent` is the stream's count so far,
+  /// `repaired` and `retransmitted` its NACKed packets resent once and resent at all, and
   /// `compactNtpNow` the middle 32 bits of the current NTP time. True when the score changed.
-  public mutating func receiverReport(_ block: Rtcp.ReportBlock, packetsSent: Int, compactNtpNow: UInt32) -> Bool {
+  public mutating func receiverReport(
+    _ block: Rtcp.ReportBlock, packetsSent: Int, repaired: Int = 0, retransmitted: Int = 0, compactNtpNow: UInt32
+  ) -> Bool {
     fractionLost = block.fractionLost
     if block.lastSenderReport != 0 {
       let units = compactNtpNow &- block.lastSenderReport &- block.delaySinceLastSenderReport
@@ -219,9 +224,16 @@ public struct RtpSendStream: Sendable {
     }
     let sent = packetsSent - sentPriorScore
     let lost = max(0, Int(block.totalLost) - Int(lostPriorScore))
+    let repairedInterval = repaired - repairedPriorScore
+    let retransmittedInterval = retransmitted - retransmittedPriorScore
     sentPriorScore = packetsSent
     lostPriorScore = block.totalLost
+    repairedPriorScore = repaired
+    retransmittedPriorScore = retransmitted
     packetsLost = block.totalLost
-    return score.add(StreamScore.sample(expected: sent, received: max(0, sent - lost)))
+    return score.add(
+      StreamScore.sample(
+        expected: sent, received: max(0, sent - lost), repaired: repairedInterval, retransmitted: retransmittedInterval
+      ))
   }
 }

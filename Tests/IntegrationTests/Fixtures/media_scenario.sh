@@ -2,7 +2,7 @@
 # Runs inside a fresh network namespace (`unshare --net`), where only `lo` exists: starts `erizo all`
 # on loopback with two media workers, makes tokens through Nuve's REST API, and runs one scenario of
 # real WebRTC peers (pymediasoup on aiortc) against it. Prints the scenario's JSON line.
-#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|fault
+#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|loss|fault
 set -euo pipefail
 bin=$1
 python=$2
@@ -43,10 +43,12 @@ tokens() {
 field() { python3 -c "import json,sys; v=json.load(sys.stdin)$1; print(v)"; }
 
 case "$scenario" in
-  e2e | e2e-single-port)
+  e2e | e2e-single-port | loss)
     room=$(tokens 2)
     sleep 1  # the controller's first agent poll
-    "$python" "$fixtures/mediasoup_e2e.py" http://127.0.0.1:8080 \
+    script=mediasoup_e2e.py
+    if [ "$scenario" = loss ]; then script=media_loss.py; fi
+    "$python" "$fixtures/$script" http://127.0.0.1:8080 \
       "$(field '["tokens"][0]' <<<"$room")" "$(field '["tokens"][1]' <<<"$room")" || true
     ;;
   fault)

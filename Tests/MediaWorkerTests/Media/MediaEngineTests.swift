@@ -236,6 +236,64 @@ struct MediaEngineTests {
       ])
   }
 
+  /// A subscriber's NACK: the packets go again from the producer's cache, on the RTX stream it
+  /// negotiated, with the original sequence number first; not twice within one round trip.
+  @Test func nackedPacketsGoAgainAsRtx() throws {
+    var setup = try Setup()
+    let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
+    _ = setup.request(
+      "transport.produce", "send",
+      [
+        "producerId": "p", "kind": "video",
+        "rtpParameters": [
+          "codecs": [["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000]], "encodings": [["ssrc": 1111]],
+        ],
+        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 101]]],
+      ])
+    _ = setup.request(
+      "transport.consume", "recv",
+      [
+        "consumerId": "c", "producerId": "p", "kind": "video", "type": "simple",
+        "rtpParameters": [
+          "codecs": [
+            ["mimeType": "video/VP8", "payloadType": 101, "clockRate": 90000],
+            ["mimeType": "video/rtx", "payloadType": 102, "clockRate": 90000, "parameters": ["apt": 101]],
+          ],
+          "encodings": [["ssrc": 2222, "rtx": ["ssrc": 3333]]],
+        ],
+      ])
+    _ = publisher.received(sockets)
+    for seq in UInt16(10)...13 { try publisher.sendRtp(Self.vp8(seq: seq, key: seq == 10), to: engine) }
+    let forwarded = subscriber.received(sockets).rtp.compactMap { packet in
+      packet.withUnsafeBytes { RtpPacket.parse($0) }
+    }
+    #expect(forwarded.count == 4)
+    let first = try #require(forwarded.first?.sequenceNumber)
+
+    // NACK for first+1 and first+2 (PID and the first bit of the mask).
+    let pid = first &+ 1
+    let nack: [UInt8] = [0x81, 205, 0, 3, 0, 0, 0, 9, 0, 0, 0x08, 0xAE, UInt8(pid >> 8), UInt8(pid & 0xFF), 0, 1]
+    try subscriber.sendRtcp(nack, to: engine)
+    let resent = subscriber.received(sockets).rtp.compactMap { packet in
+      packet.withUnsafeBytes { bytes -> (RtpPacket, [UInt8])? in
+        guard let rtp = RtpPacket.parse(bytes) else { return nil }
+        return (rtp, Array(bytes[rtp.payloadRange]))
+      }
+    }
+    #expect(resent.map(\.0.ssrc) == [3333, 3333] && resent.map(\.0.payloadType) == [102, 102])
+    #expect(resent.map { UInt16($0.1[0]) << 8 | UInt16($0.1[1]) } == [first &+ 1, first &+ 2], "the OSNs")
+    #expect(resent[1].0.sequenceNumber == resent[0].0.sequenceNumber &+ 1, "the RTX stream's own sequence")
+    #expect(resent.allSatisfy { Array($0.1.dropFirst(2)) == [0x10, 0x9d, 0x01, 0x2a, 0xAA, 0xBB] }, "the payload")
+
+    // The same NACK at once: nothing (within one round trip); stats count both NACKs.
+    try subscriber.sendRtcp(nack, to: engine)
+    #expect(subscriber.received(sockets).rtp.isEmpty)
+    let stats = setup.request("consumer.getStats", "c")
+    guard case .accepted(_, let consumerStats)? = stats else { throw ConformanceError("\(String(describing: stats))") }
+    let entry = consumerStats.arrayValue?.first
+    #expect(entry?["nackCount"] == 2 && entry?["nackPacketCount"] == 4 && entry?["packetsRetransmitted"] == 2)
+  }
+
   @Test func rejectsBadRequestsAndDropsStrangers() throws {
     var setup = try Setup()
     let bad = setup.request("transport.produce", "send", ["producerId": "p", "kind": "data"])
