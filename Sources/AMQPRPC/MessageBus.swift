@@ -118,7 +118,7 @@ public final class MessageBus: RPCBus, Service {
     -> JSONValue
   {
     let started = ContinuousClock.now
-    metrics.calls.increment()
+    metrics.recordCall(method: method)
     do {
       let result: JSONValue = try await withCheckedThrowingContinuation { continuation in
         let registered = state.withLock { state -> (Int, String)? in
@@ -143,10 +143,10 @@ public final class MessageBus: RPCBus, Service {
         }
         scheduleTimeout(id, after: timeout)
       }
-      metrics.recordLatency(ContinuousClock.now - started)
+      metrics.recordLatency(ContinuousClock.now - started, method: method)
       return result
     } catch let error as ErizoError {
-      if error.code == .rpcTimeout { metrics.timeouts.increment() }
+      if error.code == .rpcTimeout { metrics.recordTimeout(method: method) }
       if error.code == .busUnavailable { metrics.unavailable.increment() }
       throw error
     } catch {
