@@ -147,6 +147,10 @@ let package = Package(
       name: "AMQPRPCTests", dependencies: ["AMQPRPC", "ErizoCore", "ErizoTesting", log],
       swiftSettings: strictSettings),
     .testTarget(
+      name: "ROVTests",
+      dependencies: ["ROV", "AMQPRPC", "ErizoCore", "ErizoRoleSupport", "ErizoTesting", "ErizoWire"],
+      swiftSettings: strictSettings),
+    .testTarget(
       name: "ErizoRoleSupportTests",
       dependencies: ["ErizoRoleSupport", "Nuve", "ErizoController", "ErizoAgent", "ROV", "ErizoCore"],
       swiftSettings: strictSettings),
