@@ -487,6 +487,7 @@ public final class MediaEngine {
       counters.droppedPackets += 1
       return
     }
+    let nowMs = milliseconds(now)
     var scoreChanged = false
     if producer.stream == nil {
       producer.stream = RtpReceiveStream(ssrc: rtp.ssrc, clockRate: producer.clockRate)
@@ -494,7 +495,7 @@ public final class MediaEngine {
     }
     guard
       producer.stream!.receive(
-        sequence: rtp.sequenceNumber, timestamp: rtp.timestamp, nowMs: milliseconds(now), scoreChanged: &scoreChanged)
+        sequence: rtp.sequenceNumber, timestamp: rtp.timestamp, nowMs: nowMs, scoreChanged: &scoreChanged)
     else {
       counters.droppedPackets += 1
       return
@@ -510,7 +511,6 @@ public final class MediaEngine {
     {
       for id in producer.observerIDs { observers[id]?.record(producer.id, level: plain[level.lowerBound]) }
     }
-    let nowMs = milliseconds(now)
     producer.cache?.store(sequence: rtp.sequenceNumber, packet: plain, nowMs: nowMs)
     let payload = UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange])
     var isKeyFrame: Bool?
