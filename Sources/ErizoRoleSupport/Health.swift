@@ -39,14 +39,11 @@ public enum ProcessMetrics {
   /// When this process started: boot time + the start field of `/proc/self/stat`.
   static let startTime: Double = {
     guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-      let close = stat.lastIndex(of: ")"),
+      let ticks = ProcessStats.statField(22, of: stat).flatMap({ Double($0) }),  // starttime
       let stats = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
       let bootLine = stats.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
       let boot = Double(bootLine.dropFirst(6))
     else { return Date().timeIntervalSince1970 }
-    // After the command name, field 3 is at index 0, so starttime (field 22) is at index 19.
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    guard fields.count > 19, let ticks = Double(fields[19]) else { return Date().timeIntervalSince1970 }
     return boot + ticks / ProcessStats.ticksPerSecond
   }()
 

@@ -12,14 +12,22 @@ public enum ProcessStats {
     return parseProcessTicks(text)
   }
 
-  /// Fields 14 and 15 of `/proc/<pid>/stat`, counted after the parenthesised command name (which
-  /// may itself hold spaces and parentheses).
+  /// Fields 14 and 15 of `/proc/<pid>/stat` (utime, stime).
   public static func parseProcessTicks(_ text: String) -> UInt64? {
-    guard let close = text.lastIndex(of: ")") else { return nil }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-    guard fields.count > 12, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
+    guard let user = statField(14, of: text).flatMap({ UInt64($0) }),
+      let system = statField(15, of: text).flatMap({ UInt64($0) })
+    else { return nil }
     return user + system
+  }
+
+  /// Field `number` (1-based, as proc(5) numbers them) of a `/proc/<pid>/stat` line, counted after
+  /// the parenthesised command name (which may itself hold spaces and parentheses); fields 1 and 2
+  /// are not served.
+  public static func statField(_ number: Int, of text: String) -> Substring? {
+    guard number >= 3, let close = text.lastIndex(of: ")") else { return nil }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    // fields[0] is field 3 (state).
+    return fields.count > number - 3 ? fields[number - 3] : nil
   }
 
   /// (busy, total) jiffies of the whole host from the first line of `/proc/stat`.

@@ -156,24 +156,18 @@ struct ClusterSnapshot: Sendable {
       exposition.sample("erizo_cluster_controller_rooms", [("controller", controller.id)], Double(controller.rooms))
       exposition.sample("erizo_cluster_controller_clients", [("controller", controller.id)], Double(controller.clients))
     }
-    let perAgent: [(String, String, KeyPath<Agent, Int>)] = [
-      ("erizo_cluster_agent_rooms", "Rooms per agent", \.rooms),
-      ("erizo_cluster_agent_transports", "WebRTC transports per agent", \.transports),
-      ("erizo_cluster_agent_producers", "Producers per agent", \.producers),
-      ("erizo_cluster_agent_consumers", "Consumers per agent", \.consumers),
-      ("erizo_cluster_agent_state", "Agent state: 1 available, 0 draining", \.state),
-    ]
-    for (name, help, path) in perAgent {
-      exposition.family(name, .gauge, help)
-      for agent in liveAgents { exposition.sample(name, [("agent", agent.id)], Double(agent[keyPath: path])) }
-    }
-    let perAgentScores: [(String, String, KeyPath<Agent, Double>)] = [
+    let perAgent: [(String, String, (Agent) -> Double)] = [
+      ("erizo_cluster_agent_rooms", "Rooms per agent", { Double($0.rooms) }),
+      ("erizo_cluster_agent_transports", "WebRTC transports per agent", { Double($0.transports) }),
+      ("erizo_cluster_agent_producers", "Producers per agent", { Double($0.producers) }),
+      ("erizo_cluster_agent_consumers", "Consumers per agent", { Double($0.consumers) }),
+      ("erizo_cluster_agent_state", "Agent state: 1 available, 0 draining", { Double($0.state) }),
       ("erizo_cluster_agent_produce_score", "Mean producer score per agent (0-10)", \.produceScore),
       ("erizo_cluster_agent_consume_score", "Mean consumer score per agent (0-10)", \.consumeScore),
     ]
-    for (name, help, path) in perAgentScores {
+    for (name, help, value) in perAgent {
       exposition.family(name, .gauge, help)
-      for agent in liveAgents { exposition.sample(name, [("agent", agent.id)], agent[keyPath: path]) }
+      for agent in liveAgents { exposition.sample(name, [("agent", agent.id)], value(agent)) }
     }
     exposition.family("erizo_cluster_worker_cpu_percent", .gauge, "Media worker CPU, percent of one core")
     exposition.family("erizo_cluster_worker_memory_bytes", .gauge, "Media worker resident memory")

@@ -150,16 +150,17 @@ struct AgentRooms: Sendable {
 
   /// The client holding a producer, across rooms.
   func owner(ofProducer producerID: String) -> (room: Room, client: Client)? {
-    for room in rooms.values {
-      for client in room.clients.values where client.producers[producerID] != nil { return (room, client) }
-    }
-    return nil
+    owner { $0.producers[producerID] != nil }
   }
 
   /// The client holding a consumer, across rooms.
   func owner(ofConsumer consumerID: String) -> (room: Room, client: Client)? {
+    owner { $0.consumers[consumerID] != nil }
+  }
+
+  private func owner(_ holds: (Client) -> Bool) -> (room: Room, client: Client)? {
     for room in rooms.values {
-      for client in room.clients.values where client.consumers[consumerID] != nil { return (room, client) }
+      for client in room.clients.values where holds(client) { return (room, client) }
     }
     return nil
   }

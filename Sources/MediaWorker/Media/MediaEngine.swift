@@ -459,7 +459,7 @@ public final class MediaEngine {
       return
     }
     if Rtcp.looksLikeRtcp(bytes) {
-      receiveRtcp(transport, packet: packet)
+      receiveRtcp(transport, packet: packet, now: now)
     } else if RtpPacket.looksLikeRtpOrRtcp(bytes) {
       receiveRtp(transport, packet: packet, now: now)
     } else if packet.count >= 13, bytes[0] >= 20, bytes[0] <= 63 {
@@ -528,18 +528,10 @@ public final class MediaEngine {
         consumer.sequence.resynchronise()
       }
       let sequence = consumer.sequence.map(rtp.sequenceNumber)
-      let sent = scratch.withUnsafeMutableBytes { out -> Int? in
-        guard
-          let written = consumer.rewrite.write(
-            rtp, from: plain, into: out, ssrc: consumer.ssrc, sequenceNumber: sequence,
-            payloadType: consumer.payloadType),
-          let protected = try? srtpOut.protectRTP(out, length: written)
-        else { return nil }
-        sockets.send(
-          socket: target.socket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
-        return protected
-      }
-      guard let sent else {
+      guard
+        let sent = send(
+          rtp, from: plain, as: sequence, for: consumer, asRtx: false, srtp: srtpOut, on: target, to: tuple.remote)
+      else {
         counters.droppedPackets += 1
         continue
       }
@@ -569,7 +561,9 @@ public final class MediaEngine {
     return nil
   }
 
-  private func receiveRtcp(_ transport: WebRtcTransport, packet: UnsafeMutableRawBufferPointer) {
+  private func receiveRtcp(
+    _ transport: WebRtcTransport, packet: UnsafeMutableRawBufferPointer, now: ContinuousClock.Instant
+  ) {
     guard let srtp = transport.srtpIn, let length = try? srtp.unprotectRTCP(packet, length: packet.count) else {
       counters.droppedPackets += 1
       return
@@ -579,7 +573,7 @@ public final class MediaEngine {
       counters.malformedPackets += 1
       return
     }
-    let nowMs = milliseconds(.now)
+    let nowMs = milliseconds(now)
     for header in headers {
       switch header.type {
       case Rtcp.PacketType.senderReport.rawValue:
@@ -607,7 +601,7 @@ public final class MediaEngine {
       if header.count == 4 { targets = Rtcp.firTargets(plain, header) }
       for ssrc in targets {
         if let consumer = transport.consumersBySSRC[ssrc], let producer = producers[consumer.producerID] {
-          requestKeyFrame(producer, now: .now, force: false)
+          requestKeyFrame(producer, now: now, force: false)
         }
       }
     }
@@ -621,7 +615,7 @@ public final class MediaEngine {
     consumer.nackCount += 1
     consumer.nackPacketCount += sequences.count
     guard consumer.active, let producer = producers[consumer.producerID], let cache = producer.cache,
-      let srtpOut = transport.srtpOut, let tuple = transport.ice.selectedTuple
+      let srtpOut = transport.srtpOut, let remote = transport.ice.selectedTuple?.remote
     else { return }
     let roundTrip = consumer.stream.roundTripTime > 0 ? Int64(consumer.stream.roundTripTime) : 100
     for output in sequences {
@@ -630,31 +624,42 @@ public final class MediaEngine {
       }
       let sent = cache.withPacket(input, nowMs: nowMs) { original -> Int? in
         guard let rtp = RtpPacket.parse(original) else { return nil }
-        return scratch.withUnsafeMutableBytes { out -> Int? in
-          guard
-            var length = consumer.rewrite.write(
-              rtp, from: original, into: out, ssrc: consumer.ssrc, sequenceNumber: output,
-              payloadType: consumer.payloadType)
-          else { return nil }
-          if let rtx = consumer.rtx {
-            guard
-              let wrapped = wrapRtx(
-                out, length: length, payloadType: rtx.payloadType, ssrc: rtx.ssrc, sequenceNumber: consumer.rtxSequence)
-            else { return nil }
-            consumer.rtxSequence &+= 1
-            length = wrapped
-          }
-          guard let protected = try? srtpOut.protectRTP(out, length: length) else { return nil }
-          sockets.send(
-            socket: transport.socket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
-          return protected
-        }
+        return send(
+          rtp, from: original, as: output, for: consumer, asRtx: consumer.rtx != nil, srtp: srtpOut, on: transport,
+          to: remote)
       }
       guard let bytes = sent ?? nil else { continue }
       consumer.packetsRetransmitted += 1
       if first { consumer.packetsRepaired += 1 }
       transport.bytesSent += bytes
       counters.retransmittedPackets += 1
+    }
+  }
+
+  /// Rewrites a producer's packet for one consumer in the scratch buffer (with sequence number
+  /// `sequence`; wrapped as RTX when `asRtx`), protects and sends it; the bytes sent, or nil when
+  /// it could not be written or protected. The forwarding and the retransmission path share it.
+  private func send(
+    _ rtp: RtpPacket, from source: UnsafeRawBufferPointer, as sequence: UInt16, for consumer: Consumer, asRtx: Bool,
+    srtp: SrtpSession, on transport: WebRtcTransport, to remote: SocketAddress
+  ) -> Int? {
+    scratch.withUnsafeMutableBytes { out -> Int? in
+      guard
+        var length = consumer.rewrite.write(
+          rtp, from: source, into: out, ssrc: consumer.ssrc, sequenceNumber: sequence, payloadType: consumer.payloadType
+        )
+      else { return nil }
+      if asRtx, let rtx = consumer.rtx {
+        guard
+          let wrapped = wrapRtx(
+            out, length: length, payloadType: rtx.payloadType, ssrc: rtx.ssrc, sequenceNumber: consumer.rtxSequence)
+        else { return nil }
+        consumer.rtxSequence &+= 1
+        length = wrapped
+      }
+      guard let protected = try? srtp.protectRTP(out, length: length) else { return nil }
+      sockets.send(socket: transport.socket, to: remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
+      return protected
     }
   }
 

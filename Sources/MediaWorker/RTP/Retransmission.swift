@@ -89,11 +89,6 @@ public struct SentPackets {
     slots[index].lastResentMs = nowMs
     return (slots[index].input, first)
   }
-
-  /// Forgets everything (the consumer's sequence was rebased).
-  public mutating func clear() {
-    for index in slots.indices { slots[index].valid = false }
-  }
 }
 
 /// RFC 4588 RTX: turns a packet written at `packet[..<length]` into its retransmission on the RTX

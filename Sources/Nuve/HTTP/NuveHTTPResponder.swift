@@ -45,18 +45,15 @@ public struct NuveHTTPResponder: HTTPResponder {
     return Self.httpResponse(response)
   }
 
+  /// Per top-level resource, the name that replaces each path part ("" keeps the part itself).
+  static let routeNames = ["rooms": ["", "{room}", "", "{user}"], "services": ["", "{service}"], "workers": [""]]
+
   /// The route template of a path, so ids do not make a series each: `/rooms/{room}/users/{user}`.
   static func route(_ path: String) -> String {
     let parts = path.split(separator: "/").map(String.init)
-    guard let first = parts.first, ["rooms", "services", "workers"].contains(first), parts.count <= 4 else {
-      return "other"
-    }
-    let names = ["rooms": ["", "{room}", "", "{user}"], "services": ["", "{service}"], "workers": [""]][first]!
+    guard let first = parts.first, let names = routeNames[first], parts.count <= names.count else { return "other" }
     var template = ""
-    for (index, part) in parts.enumerated() {
-      guard index < names.count else { return "other" }
-      template += "/" + (names[index].isEmpty ? part : names[index])
-    }
+    for (index, part) in parts.enumerated() { template += "/" + (names[index].isEmpty ? part : names[index]) }
     if parts.count >= 3, first == "rooms", !["tokens", "users"].contains(parts[2]) { return "other" }
     return template
   }

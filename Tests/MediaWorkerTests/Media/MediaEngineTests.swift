@@ -55,6 +55,36 @@ struct MediaEngineTests {
       subscriber = peers[1]
     }
 
+    /// Producer `p` on "send" (SSRC 1111, publisher PT 96 mapped to `mappedPayloadType`) and its
+    /// consumer `c` on "recv" (SSRC 2222, plus `rtx` when given); extra consumer codecs after the
+    /// media codec.
+    mutating func produceAndConsume(
+      kind: String, mimeType: String, clockRate: Int, mappedPayloadType: Int, extraCodecs: [JSONValue] = [],
+      rtx: JSONValue? = nil
+    ) {
+      _ = request(
+        "transport.produce", "send",
+        [
+          "producerId": "p", "kind": .string(kind),
+          "rtpParameters": [
+            "codecs": [["mimeType": .string(mimeType), "payloadType": 96, "clockRate": .int(clockRate)]],
+            "encodings": [["ssrc": 1111]],
+          ],
+          "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": .int(mappedPayloadType)]]],
+        ])
+      var encoding: JSONValue = ["ssrc": 2222]
+      if let rtx { encoding = ["ssrc": 2222, "rtx": rtx] }
+      let media: JSONValue = [
+        "mimeType": .string(mimeType), "payloadType": .int(mappedPayloadType), "clockRate": .int(clockRate),
+      ]
+      _ = request(
+        "transport.consume", "recv",
+        [
+          "consumerId": "c", "producerId": "p", "kind": .string(kind), "type": "simple",
+          "rtpParameters": ["codecs": .array([media] + extraCodecs), "encodings": [encoding]],
+        ])
+    }
+
     mutating func request(_ method: String, _ handler: String, _ data: JSONValue = [:]) -> ChannelMessage? {
       nextID += 1
       return core.handle(.request(id: 100 + nextID, method: method, handlerID: handler, data: data)).first
@@ -161,23 +191,7 @@ struct MediaEngineTests {
   @Test func scoresFollowLossBothWays() throws {
     var setup = try Setup()
     let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
-    _ = setup.request(
-      "transport.produce", "send",
-      [
-        "producerId": "p", "kind": "audio",
-        "rtpParameters": [
-          "codecs": [["mimeType": "audio/opus", "payloadType": 96, "clockRate": 48000]], "encodings": [["ssrc": 1111]],
-        ],
-        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 100]]],
-      ])
-    _ = setup.request(
-      "transport.consume", "recv",
-      [
-        "consumerId": "c", "producerId": "p", "kind": "audio", "type": "simple",
-        "rtpParameters": [
-          "codecs": [["mimeType": "audio/opus", "payloadType": 100, "clockRate": 48000]], "encodings": [["ssrc": 2222]],
-        ],
-      ])
+    setup.produceAndConsume(kind: "audio", mimeType: "audio/opus", clockRate: 48000, mappedPayloadType: 100)
     engine.outbox.removeAll()
     // 100 packets with every fifth missing (the first one too): 80 of 99 expected arrive.
     for seq in UInt16(0)..<100 where seq % 5 != 0 { try publisher.sendRtp(Self.vp8(seq: seq, key: false), to: engine) }
@@ -241,27 +255,10 @@ struct MediaEngineTests {
   @Test func nackedPacketsGoAgainAsRtx() throws {
     var setup = try Setup()
     let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
-    _ = setup.request(
-      "transport.produce", "send",
-      [
-        "producerId": "p", "kind": "video",
-        "rtpParameters": [
-          "codecs": [["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000]], "encodings": [["ssrc": 1111]],
-        ],
-        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 101]]],
-      ])
-    _ = setup.request(
-      "transport.consume", "recv",
-      [
-        "consumerId": "c", "producerId": "p", "kind": "video", "type": "simple",
-        "rtpParameters": [
-          "codecs": [
-            ["mimeType": "video/VP8", "payloadType": 101, "clockRate": 90000],
-            ["mimeType": "video/rtx", "payloadType": 102, "clockRate": 90000, "parameters": ["apt": 101]],
-          ],
-          "encodings": [["ssrc": 2222, "rtx": ["ssrc": 3333]]],
-        ],
-      ])
+    setup.produceAndConsume(
+      kind: "video", mimeType: "video/VP8", clockRate: 90000, mappedPayloadType: 101,
+      extraCodecs: [["mimeType": "video/rtx", "payloadType": 102, "clockRate": 90000, "parameters": ["apt": 101]]],
+      rtx: ["ssrc": 3333])
     _ = publisher.received(sockets)
     for seq in UInt16(10)...13 { try publisher.sendRtp(Self.vp8(seq: seq, key: seq == 10), to: engine) }
     let forwarded = subscriber.received(sockets).rtp.compactMap { packet in
