@@ -17,6 +17,9 @@ let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-htt
 let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: "hummingbird")
 let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 
 let package = Package(
   name: "erizo",
@@ -37,6 +40,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
   ],
   targets: [
     // C libraries: one system-library target each, with a shim.h of what Swift cannot import.
@@ -74,6 +78,8 @@ let package = Package(
 
     // Media rules shared by the worker and the agent (spec media-worker §3).
     .target(name: "ORTC", dependencies: ["ErizoCore"], swiftSettings: strictSettings),
+    // SDP offer/answer for WHIP, WHEP and the demo page (DESIGN.md §6).
+    .target(name: "SDP", dependencies: ["ErizoCore", "ORTC"], swiftSettings: strictSettings),
 
     // Roles.
     .target(
@@ -92,8 +98,9 @@ let package = Package(
     .target(
       name: "ErizoController",
       dependencies: [
-        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "SocketIO", hummingbird, hummingbirdWebSocket,
-        hummingbirdCore, hummingbirdTLS, httpTypes, log, metrics, lifecycle,
+        "ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", "SocketIO", "SDP", "ORTC", hummingbird,
+        hummingbirdWebSocket,
+        hummingbirdCore, hummingbirdTLS, httpTypes, nioCore, nioPosix, nioHTTP1, log, metrics, lifecycle,
       ],
       swiftSettings: strictSettings),
     .target(
@@ -134,13 +141,17 @@ let package = Package(
       name: "NuveTests", dependencies: ["Nuve", "ErizoCore", "ErizoRoleSupport", "AMQPRPC", "ErizoTesting"],
       swiftSettings: strictSettings),
     .testTarget(
-      name: "ErizoControllerTests", dependencies: ["ErizoController", "ErizoCore"], swiftSettings: strictSettings),
+      name: "ErizoControllerTests", dependencies: ["ErizoController", "ErizoCore", "ORTC"],
+      swiftSettings: strictSettings),
     .testTarget(
       name: "MediaWorkerTests", dependencies: ["MediaWorker", "ErizoCore", "ErizoTesting"],
       swiftSettings: strictSettings),
     .testTarget(
       name: "ErizoAgentTests", dependencies: ["ErizoAgent", "ErizoCore", "ORTC"], swiftSettings: strictSettings),
     .testTarget(name: "ORTCTests", dependencies: ["ORTC", "ErizoCore"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "SDPTests", dependencies: ["SDP", "ORTC", "ErizoCore"], resources: [.copy("Fixtures")],
+      swiftSettings: strictSettings),
     .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(name: "ErizoWireTests", dependencies: ["ErizoWire", "ErizoCore"], swiftSettings: strictSettings),
     .testTarget(

@@ -11,10 +11,16 @@ public struct ControllerRole: ErizoRole {
   /// The superservice key that signs tokens (`nuve.superserviceKey`); when empty, read from
   /// `superservice.json` in Nuve's data directory (the embedded mode generates it there).
   public let superserviceKey: String
+  /// The superservice id, for the demo page's Nuve calls; when empty, from `superservice.json`.
+  public let superserviceID: String
   public let nuveDataDirectory: String
 
-  public init(configuration: ControllerConfiguration, superserviceKey: String, nuveDataDirectory: String) {
+  public init(
+    configuration: ControllerConfiguration, superserviceID: String = "", superserviceKey: String,
+    nuveDataDirectory: String
+  ) {
     self.configuration = configuration
+    self.superserviceID = superserviceID
     self.superserviceKey = superserviceKey
     self.nuveDataDirectory = nuveDataDirectory
   }

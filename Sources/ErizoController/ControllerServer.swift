@@ -44,7 +44,10 @@ struct ControllerServer: Service {
     let socketIO = SocketIOServer(handler: signaling, logger: logger)
     let methods = ControllerMethods(signaling: signaling).table
     let app = Application(
-      responder: ControllerHTTPResponder(socketIO: socketIO) {
+      responder: ControllerHTTPResponder(
+        socketIO: socketIO, media: WebRtcHTTPEndpoint(signaling: signaling, logger: logger),
+        demo: DemoEndpoint.make(role: role, state: state, logger: logger)
+      ) {
         [
           ("bus", bus.isConnected), ("nuve", nuve.controllerID != nil),
           ("accepting", !signaling.draining.load(ordering: .relaxed)),
@@ -213,6 +216,8 @@ extension ControllerSignaling {
       return ["event": "error", "msg": ["data": [:]]]
     case .connection(let connection):
       connection.emit(event, [payload], ackTimeout: settings.clientAckTimeout, onAck: onAck)
+    case .session(let session):
+      return await session.agentEvent(event, payload)
     case .buffered:
       break
     }
@@ -233,10 +238,15 @@ extension ControllerSignaling {
 struct ControllerHTTPResponder: HTTPResponder {
   typealias Context = ControllerRequestContext
   let socketIO: SocketIOServer
+  let media: WebRtcHTTPEndpoint
+  let demo: DemoEndpoint?
   let readiness: @Sendable () async -> [HealthEndpoints.Check]
 
   func respond(to request: Request, context: Context) async throws -> Response {
     if let response = await socketIO.respond(to: request, clientIP: context.remoteAddress) { return response }
+    let clientIP = context.remoteAddress?.ipAddress ?? ""
+    if let response = await media.respond(to: request, clientIP: clientIP) { return response }
+    if let demo, let response = await demo.respond(to: request) { return response }
     if let response = await HealthEndpoints.response(path: request.uri.path, checks: readiness) { return response }
     return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "Not Found")))
   }

@@ -50,4 +50,19 @@ public enum Crypto {
   public static func referenceSignature(key: String, message: String) -> String {
     base64(Array(lowercaseHex(hmacSHA1(key: Array(key.utf8), message: Array(message.utf8))).utf8))
   }
+
+  /// The `Authorization` header of a Nuve REST call signed as the reference's clients sign it
+  /// (spec §1.3): `timestamp,cnonce[,username,role]` under the service key.
+  public static func mauthHeader(
+    serviceID: String, key: String, timestamp: Int, cnonce: Int, user: (name: String, role: String)? = nil
+  ) -> String {
+    var signed = "\(timestamp),\(cnonce)"
+    var header = "MAuth realm=http://marte3.dit.upm.es,mauth_signature_method=HMAC_SHA1"
+    if let user {
+      signed += ",\(user.name),\(user.role)"
+      header += ",mauth_username=\(user.name),mauth_role=\(user.role)"
+    }
+    header += ",mauth_serviceid=\(serviceID),mauth_cnonce=\(cnonce),mauth_timestamp=\(timestamp)"
+    return header + ",mauth_signature=\(referenceSignature(key: key, message: signed))"
+  }
 }

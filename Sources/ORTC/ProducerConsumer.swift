@@ -130,27 +130,32 @@ extension RtpCapabilities {
   }
 
   /// mediasoup's `getConsumerRtpParameters` for a WebRTC consumer with these remote capabilities:
-  /// router payload types and extension ids (kept only when the remote lists the same id), remote
-  /// feedback, one encoding with a new SSRC.
+  /// router extension ids (kept only when the remote lists the same id), remote feedback, one
+  /// encoding with a new SSRC. Unlike mediasoup, the payload types are the remote's own (its
+  /// `preferredPayloadType` for the matching codec, RTX paired by `apt`): mediasoup-client lists the
+  /// router's types in its capabilities, so for it nothing changes, and an SDP answerer (WHEP)
+  /// sends with the types its offerer chose, as RFC 3264 asks.
   public func consumerParameters(
     consumable: RtpParameters, enableRTX: Bool = true, ssrc: UInt32 = UInt32.random(in: 100_000_000...999_999_999)
   ) throws(ORTCError) -> RtpParameters {
     var result = RtpParameters(codecs: [], cname: consumable.cname, reducedSize: true)
-    for codec in consumable.codecs {
-      if !enableRTX, codec.isRTX { continue }
+    for codec in consumable.codecs where !codec.isRTX {
       guard let remote = codecs.first(where: { RouterCapabilities.strictMatch($0, codec.capability) != nil }) else {
         continue
       }
       var chosen = codec
+      chosen.payloadType = remote.preferredPayloadType ?? codec.payloadType
       chosen.rtcpFeedback = remote.rtcpFeedback.filter { enableRTX || $0.type != "nack" || !$0.parameter.isEmpty }
       result.codecs.append(chosen)
-    }
-    // RTX codecs whose media codec did not survive go too.
-    let mediaTypes = Set(result.codecs.filter { !$0.isRTX }.map(\.payloadType))
-    result.codecs.removeAll { codec in
-      guard codec.isRTX else { return false }
-      guard let apt = codec.parameters["apt"]?.intValue else { return true }
-      return !mediaTypes.contains(apt)
+      guard enableRTX,
+        let rtx = consumable.codecs.first(where: { $0.isRTX && $0.parameters["apt"]?.intValue == codec.payloadType }),
+        let remoteRTX = codecs.first(where: { $0.isRTX && $0.parameters["apt"]?.intValue == chosen.payloadType })
+      else { continue }
+      var chosenRTX = rtx
+      chosenRTX.payloadType = remoteRTX.preferredPayloadType ?? rtx.payloadType
+      chosenRTX.parameters["apt"] = .int(chosen.payloadType)
+      chosenRTX.rtcpFeedback = remoteRTX.rtcpFeedback
+      result.codecs.append(chosenRTX)
     }
     guard result.codecs.contains(where: { !$0.isRTX }) else { throw .unsupported("no compatible media codecs") }
     result.headerExtensions = consumable.headerExtensions.filter { ext in

@@ -49,13 +49,18 @@ struct All: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Nuve, controller, agent and ROV in one process over the in-process bus (the embedded default).",
     discussion: """
-      Ports: Nuve 3000, controller 8080, agent status 3004, ROV 3005; media from the agent's workers.
+      Ports: Nuve 3000, controller 8080 (Socket.IO, WHIP/WHEP, the demo page at http://localhost:8080/),
+      agent status 3004, ROV 3005; media from the agent's workers.
       Data directory: nuve.dataDirectory (default ./erizo-data). Set RABBITMQ_URL to use RabbitMQ instead.
       """)
   @OptionGroup var options: CommonOptions
 
   func run() async throws {
-    try await launch(options, inProcess: true) { config in RoleName.allCases.map { $0.role(config) } }
+    try await launch(options, inProcess: true) { config in
+      var config = config
+      if config.controller.demo == "auto" { config.controller.demo = "on" }  // the embedded default
+      return RoleName.allCases.map { $0.role(config) }
+    }
   }
 }
 
@@ -68,8 +73,8 @@ enum RoleName: String, CaseIterable, ExpressibleByArgument {
     case .nuve: NuveRole(configuration: config.nuve)
     case .controller:
       ControllerRole(
-        configuration: config.controller, superserviceKey: config.nuve.superserviceKey,
-        nuveDataDirectory: config.nuve.dataDirectory)
+        configuration: config.controller, superserviceID: config.nuve.superserviceID,
+        superserviceKey: config.nuve.superserviceKey, nuveDataDirectory: config.nuve.dataDirectory)
     case .agent: AgentRole(configuration: config.agent)
     case .rov: ROVRole(configuration: config.rov)
     }

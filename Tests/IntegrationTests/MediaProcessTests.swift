@@ -74,6 +74,88 @@ struct MediaProcessTests {
     #expect(result["closed_consumers"] == true && result["peer_closed"] == true, "leaving closes: \(result)")
   }
 
+  /// The distributed deployment (issue 8): `scripts/run-cluster` starts its own RabbitMQ node, the
+  /// MongoDB wire server, Nuve, two controllers and two agents as separate processes; the same
+  /// pymediasoup publisher and subscriber meet through the controller Nuve chose for the room.
+  @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(4)))
+  func publisherToSubscriberThroughTheDistributedCluster() throws {
+    let result = try Self.runInNamespace(
+      "cluster_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python])
+    #expect(result["errors"] == [], "\(result)")
+    let controller = result["controller"]?.stringValue ?? ""
+    #expect(controller == "127.0.0.1:8080" || controller == "127.0.0.1:8081", "\(result)")
+    #expect(result["consumers"] == ["audio", "video"], "\(result)")
+    #expect(result["video_flowing"] == true && result["audio_flowing"] == true, "\(result)")
+    #expect(result["paused_event"] == true && result["frames_while_paused"] == 0, "\(result)")
+    #expect(result["resumed_event"] == true && result["resumed"] == true, "\(result)")
+    #expect(result["closed_consumers"] == true && result["peer_closed"] == true, "\(result)")
+  }
+
+  /// WHIP and WHEP (issue 8): an aiortc publisher posts its offer to `/whip`, an aiortc player to
+  /// `/whep`, and the player decodes the publisher's video and audio; a pymediasoup Socket.IO peer in
+  /// the same room sees the WHIP peer, consumes and decodes it, and hears `peerClosed` after the
+  /// DELETE. Before that, the endpoint's refusals, none of which may use a token up.
+  @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(3)))
+  func whipPublisherAndWhepPlayerMeetSocketIOPeers() throws {
+    let result = try Self.runInNamespace(
+      "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, "whip-whep"])
+    #expect(result["errors"] == [], "\(result)")
+    let refusals = result["refusals"] ?? .null
+    #expect(refusals["no_token"] == 401 && refusals["bad_signature"] == 401, "\(refusals)")
+    #expect(refusals["wrong_type"] == 415, "\(refusals)")
+    #expect(refusals["no_fingerprint"]?.arrayValue?.first == 400, "\(refusals)")
+    #expect(refusals["no_fingerprint"]?.arrayValue?.last?.stringValue?.contains("fingerprint") == true, "\(refusals)")
+    #expect(refusals["garbage"]?.arrayValue?.first == 400, "\(refusals)")
+    #expect(refusals["delete_unknown"] == 404 && refusals["patch"] == 405, "\(refusals)")
+    #expect(refusals["options"] == [204, "*"], "\(refusals)")
+    #expect(refusals["whep_sendonly"]?.arrayValue?.first == 400, "\(refusals)")
+    // The token survived every refusal above, and is single use after it worked.
+    #expect(result["whip_status"] == 201 && result["whip_answer_lite"] == true, "\(result)")
+    #expect(result["whip_location"]?.stringValue?.hasPrefix("/whip/") == true, "\(result)")
+    #expect(result["token_reused"] == 401, "\(result)")
+    #expect(result["watcher_saw_peer"] == true && result["watcher_consumers"] == 2, "\(result)")
+    #expect(result["whep_status"] == 201 && result["whep_sendonly_sections"] == 2, "\(result)")
+    #expect(result["whep_video_flowing"] == true, "at least 60 decoded WHEP video frames: \(result)")
+    #expect(result["whep_audio_flowing"] == true, "WHEP audio frames: \(result)")
+    #expect((result["watcher_video_frames"]?.intValue ?? 0) >= 30, "the Socket.IO peer decodes WHIP video: \(result)")
+    #expect(result["whip_delete"] == 200 && result["watcher_peer_closed"] == true, "\(result)")
+    #expect(result["whep_delete"] == 200 && result["whep_delete_again"] == 404, "\(result)")
+  }
+
+  /// The browser demo (issue 8): two headless Chromium windows open `http://127.0.0.1:8080/`, join
+  /// one room with fake camera and microphone, and each decodes the other's video (framesDecoded
+  /// > 30) and receives its audio within 15 s; after one leaves, the other's remote tile goes. The
+  /// screenshot of the two-participant room is kept in `.build/test-artifacts/` (the README's
+  /// picture is one of these).
+  @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(3)))
+  func twoBrowsersSeeAndHearEachOtherOnTheDemoPage() throws {
+    let root = ProcessInfo.processInfo.environment["TEST_PYTHON_CLIENTS"] ?? ".venv-clients"
+    let python = "\(root)/browser/bin/python"
+    try #require(FileManager.default.isExecutableFile(atPath: python), "scripts/python-clients makes \(python)")
+    try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), "scripts/install-deps")
+    let artifacts = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+      .appendingPathComponent(".build/test-artifacts")
+    try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+    let screenshot = artifacts.appendingPathComponent("demo-two-participants.png").path
+    try? FileManager.default.removeItem(atPath: screenshot)
+    setenv("SCREENSHOT", screenshot, 1)
+    defer { unsetenv("SCREENSHOT") }
+    let result = try Self.runInNamespace(
+      "media_scenario.sh", [ErizoProcessTests.binDirectory.path, python, "browser"])
+    #expect(result["errors"] == [], "\(result)")
+    #expect(result["page_title"] == "Erizo demo room", "\(result)")
+    let windows = result["remote_stats"]?.arrayValue ?? []
+    #expect(windows.count == 2, "\(result)")
+    for remotes in windows {
+      #expect(remotes.arrayValue?.count == 1, "each window plays the other: \(result)")
+      #expect((remotes.arrayValue?.first?["framesDecoded"]?.intValue ?? 0) > 30, "video decoded: \(result)")
+      #expect((remotes.arrayValue?.first?["audioPacketsReceived"]?.intValue ?? 0) > 0, "audio received: \(result)")
+    }
+    #expect((result["seconds_to_media"]?.doubleValue ?? 99) < 15, "\(result)")
+    #expect(result["remote_after_leave"] == 0, "the tile goes when its publisher leaves: \(result)")
+    #expect(FileManager.default.fileExists(atPath: screenshot), "screenshot saved: \(result)")
+  }
+
   /// NACK: the subscriber loses every 12th video packet on arrival (each sequence number once);
   /// the worker resends each NACKed one from the producer's cache and the video keeps decoding.
   /// pymediasoup offers no RTX, so the resends come on the media stream (RTX is covered by

@@ -30,6 +30,10 @@ struct ClientRecord: Sendable {
   var device: JSONValue = .object([:])
   /// Whether the agent has the client (made by `getRouterRtpCapabilities`).
   var agentClientReady = false
+  /// A WHIP or WHEP session instead of a Socket.IO connection: it answers the agent's events.
+  var httpSession: HTTPMediaSession?
+  /// Producers the client made and did not close (the demo page lists peers that publish).
+  var producers = 0
 
   var peer: JSONValue { ["id": .string(id), "displayName": .string(displayName), "device": device] }
 }
@@ -85,6 +89,11 @@ actor ControllerState {
   /// Adds an authenticated client to its placed room, unless its connection closed meanwhile.
   func register(_ client: ClientRecord) -> Registration {
     guard let room = rooms[client.roomID], let placement = room.placement else { return .roomGone }
+    if client.httpSession != nil {
+      clients[client.id] = client
+      rooms[client.roomID]!.clientIDs.append(client.id)
+      return .registered(placement)
+    }
     guard let connection = client.connection, connection.isOpen else {
       let empty = room.clientIDs.isEmpty
       if empty { rooms[client.roomID] = nil }
@@ -103,6 +112,15 @@ actor ControllerState {
   func placement(ofRoom roomID: String) -> Placement? { rooms[roomID]?.placement }
 
   func markAgentClientReady(_ id: String) { clients[id]?.agentClientReady = true }
+
+  func countProducer(_ id: String, _ delta: Int) {
+    if let count = clients[id]?.producers { clients[id]?.producers = max(0, count + delta) }
+  }
+
+  /// Joined clients of a room that publish something.
+  func publishers(inRoom roomID: String) -> [ClientRecord] {
+    clients(inRoom: roomID).filter { $0.joined && $0.producers > 0 }
+  }
 
   /// Marks a client joined and returns the peers it sees and the connections to tell about it.
   func join(_ id: String, displayName: String?, device: JSONValue?) -> (
@@ -177,11 +195,12 @@ actor ControllerState {
     clients.values.filter { $0.reconnectDeadline.map { $0 <= now } ?? false }.map(\.id)
   }
 
-  enum Delivery { case connection(SocketIOConnection), buffered, unknownClient }
+  enum Delivery { case connection(SocketIOConnection), session(HTTPMediaSession), buffered, unknownClient }
 
   /// Where an event for a client goes: its connection, or its buffer while it reconnects.
   func deliver(to id: String, event: String, payload: JSONValue, onAck: SocketIOConnection.AckHandler?) -> Delivery {
     guard let client = clients[id] else { return .unknownClient }
+    if let session = client.httpSession { return .session(session) }
     if let connection = client.connection { return .connection(connection) }
     clients[id]!.buffered.append(BufferedEvent(event: event, payload: payload, onAck: onAck))
     return .buffered

@@ -104,7 +104,29 @@ final class ControllerSignaling: SocketIOHandler {
   > {
     guard bucket.withLock({ $0.take() }) else { return .failure(.rateLimited) }
     guard await state.client(session: connection.sessionID) == nil else { return .failure(.alreadyAuthenticated) }
-    guard let token = ClientToken(payload?["token"]), let key = superserviceKey(), token.isSigned(with: key) else {
+    let admission: (roomID: String, userName: String)
+    switch await admit(payload?["token"]) {
+    case .success(let value): admission = value
+    case .failure(let error): return .failure(error)
+    }
+    let client = ClientRecord(
+      id: UUID().uuidString.lowercased(), roomID: admission.roomID, userName: admission.userName,
+      clientIP: connection.clientIP, secret: Crypto.lowercaseHex(Crypto.randomBytes(16)), connection: connection,
+      displayName: admission.userName)
+    return await enter(client).map { _ in
+      (
+        "success",
+        [
+          "roomId": .string(client.roomID), "clientId": .string(client.id), "reconnectSecret": .string(client.secret),
+        ]
+      )
+    }
+  }
+
+  /// Checks a Nuve token (spec §4.2): signed with the superservice key, known to Nuve (which
+  /// deletes it: single use), for this host. Returns its room and user name.
+  func admit(_ tokenValue: JSONValue?) async -> Result<(roomID: String, userName: String), ClientError> {
+    guard let token = ClientToken(tokenValue), let key = superserviceKey(), token.isSigned(with: key) else {
       return .failure(.authentication)
     }
     let document: JSONValue
@@ -115,12 +137,23 @@ final class ControllerSignaling: SocketIOHandler {
     }
     guard document["host"]?.stringValue == token.host else { return .failure(.invalidHost) }
     guard let roomID = document["room"]?.stringValue, !roomID.isEmpty else { return .failure(.unknownToken) }
-    let userName = document["userName"]?.stringValue ?? ""
+    return .success((roomID, document["userName"]?.stringValue ?? ""))
+  }
+
+  /// Whether a token is well formed and signed, without asking Nuve (so a request that fails
+  /// for another reason does not use the token up).
+  func isSigned(_ tokenValue: JSONValue?) -> Bool {
+    guard let token = ClientToken(tokenValue), let key = superserviceKey() else { return false }
+    return token.isSigned(with: key)
+  }
+
+  /// Places the client's room (once per room) and registers the client in it.
+  func enter(_ client: ClientRecord) async -> Result<Placement, ClientError> {
+    // Socket.IO clients paid at `token`; WHIP/WHEP sessions pay here.
+    guard client.connection != nil || bucket.withLock({ $0.take() }) else { return .failure(.rateLimited) }
+    let roomID = client.roomID
     var roomLogger = logger
     roomLogger[metadataKey: LogMetadataKey.roomID] = "\(roomID)"
-    let client = ClientRecord(
-      id: UUID().uuidString.lowercased(), roomID: roomID, userName: userName, clientIP: connection.clientIP,
-      secret: Crypto.lowercaseHex(Crypto.randomBytes(16)), connection: connection, displayName: userName)
     for _ in 0..<3 {
       if draining.load(ordering: .relaxed), await state.placement(ofRoom: roomID) == nil {
         return .failure(ClientError(1005, "controller is draining: no new rooms"))
@@ -134,14 +167,10 @@ final class ControllerSignaling: SocketIOHandler {
         return .failure(.noWorker)
       }
       switch await state.register(client) {
-      case .registered:
+      case .registered(let placement):
         await reportState()
         roomLogger.info("client joined", metadata: [LogMetadataKey.clientID: "\(client.id)"])
-        return .success(
-          (
-            "success",
-            ["roomId": .string(roomID), "clientId": .string(client.id), "reconnectSecret": .string(client.secret)]
-          ))
+        return .success(placement)
       case .connectionClosed(let roomDeleted):
         if roomDeleted { await broadcastDeleteUser(roomID: roomID, clientID: client.id) }
         return .failure(.notAuthenticated)
@@ -205,6 +234,14 @@ final class ControllerSignaling: SocketIOHandler {
     case nil where method == "getRouterRtpCapabilities": data = .object([:])
     default: return .failure(.invalidPayload)
     }
+    return await perform(method, data, client: client)
+  }
+
+  /// A request of spec §4.3 for an authenticated client, from Socket.IO or from a WHIP/WHEP
+  /// session: relayed to the room's agent, with the controller's part of `join`.
+  func perform(_ method: String, _ data: JSONValue, client: ClientRecord) async -> Result<
+    (String, JSONValue), ClientError
+  > {
     if method == "applyNetworkThrottle" || method == "resetNetworkThrottle" {
       guard let secret = data["secret"]?.stringValue, !secret.isEmpty else { return .failure(.throttleRefused) }
     }
@@ -223,6 +260,10 @@ final class ControllerSignaling: SocketIOHandler {
     switch method {
     case "getRouterRtpCapabilities":
       await state.markAgentClientReady(client.id)
+    case "produce":
+      await state.countProducer(client.id, 1)
+    case "closeProducer":
+      await state.countProducer(client.id, -1)
     case "join":
       guard
         let (me, peers, others) = await state.join(

@@ -58,8 +58,21 @@ public struct ControllerConfiguration: Sendable {
   public var drainTimeout: Duration
   public var tlsCertificate: String
   public var tlsKey: String
+  /// `auto` (on in `erizo all`, off for `erizo controller`), `on` or `off`.
+  public var demo: String
+  public var nuveURL: String
+
+  /// Whether the demo page and its token endpoint are served.
+  public var demoEnabled: Bool { demo == "on" }
 
   init(_ reader: ConfigReader) throws(ErizoError) {
+    demo = try reader.string(
+      "controller.demo", default: "auto",
+      help: "the browser demo page at / and its token endpoint: auto (on in `erizo all` only), on, off",
+      allowed: ["auto", "on", "off"])
+    nuveURL = try reader.string(
+      "controller.nuveURL", default: "http://127.0.0.1:3000",
+      help: "Nuve's REST address, for the demo page's tokens (plain http)")
     listenPort = try reader.int("controller.listenPort", default: 8080, range: 1...65535, help: "HTTP/WebSocket port")
     publicIP = try reader.string(
       "controller.publicIP", default: "", env: ["PUBLIC_IP"],

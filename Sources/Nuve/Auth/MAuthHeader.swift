@@ -44,15 +44,6 @@ public struct MAuthHeader: Sendable, Equatable {
     serviceID: String, key: String, timestamp: Int, cnonce: Int,
     user: (name: String, role: String)? = nil
   ) -> String {
-    var signed = "\(timestamp),\(cnonce)"
-    var header = "MAuth realm=http://marte3.dit.upm.es,mauth_signature_method=HMAC_SHA1"
-    if let user {
-      signed += ",\(user.name),\(user.role)"
-      header += ",mauth_username=\(user.name),mauth_role=\(user.role)"
-    }
-    let signature = Crypto.referenceSignature(key: key, message: signed)
-    header += ",mauth_serviceid=\(serviceID),mauth_cnonce=\(cnonce),mauth_timestamp=\(timestamp)"
-    header += ",mauth_signature=\(signature)"
-    return header
+    Crypto.mauthHeader(serviceID: serviceID, key: key, timestamp: timestamp, cnonce: cnonce, user: user)
   }
 }

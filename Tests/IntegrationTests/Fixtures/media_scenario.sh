@@ -2,7 +2,8 @@
 # Runs inside a fresh network namespace (`unshare --net`), where only `lo` exists: starts `erizo all`
 # on loopback with two media workers, makes tokens through Nuve's REST API, and runs one scenario of
 # real WebRTC peers (pymediasoup on aiortc) against it. Prints the scenario's JSON line.
-#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|loss|fault
+#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|loss|fault|whip-whep|browser
+# (for `browser`, MEDIA_PYTHON is the venv with selenium; SCREENSHOT names the picture to save)
 set -euo pipefail
 bin=$1
 python=$2
@@ -50,6 +51,24 @@ case "$scenario" in
     if [ "$scenario" = loss ]; then script=media_loss.py; fi
     "$python" "$fixtures/$script" http://127.0.0.1:8080 \
       "$(field '["tokens"][0]' <<<"$room")" "$(field '["tokens"][1]' <<<"$room")" || true
+    ;;
+  whip-whep)
+    room=$(tokens 4)
+    sleep 1
+    "$python" "$fixtures/whip_whep.py" http://127.0.0.1:8080 \
+      "$(field '["tokens"][0]' <<<"$room")" "$(field '["tokens"][1]' <<<"$room")" \
+      "$(field '["tokens"][2]' <<<"$room")" "$(field '["tokens"][3]' <<<"$room")" || true
+    ;;
+  join-latency)  # a benchmark (scripts/bench-join-latency), not a test
+    room=$(tokens 21)
+    sleep 1
+    readarray -t all < <(python3 -c 'import json,sys; [print(t) for t in json.load(sys.stdin)["tokens"]]' <<<"$room")
+    "$python" "$fixtures/../../../Tools/join-latency/join_latency.py" http://127.0.0.1:8080 "${all[@]}" || true
+    ;;
+  browser)
+    tokens 0 >/dev/null  # Nuve and a registered controller are up
+    sleep 1
+    "$python" "$fixtures/demo_browser.py" http://127.0.0.1:8080/ "${SCREENSHOT:-$data/demo.png}" || true
     ;;
   fault)
     a=$(tokens 4)

@@ -1,0 +1,89 @@
+internal import ErizoCore
+internal import ErizoRoleSupport
+internal import Foundation
+internal import HTTPTypes
+internal import Hummingbird
+internal import Logging
+internal import NIOCore
+
+/// The browser demo (issue 8): the page at `/`, and the two small calls it makes besides WHIP and
+/// WHEP. Served only when `controller.demo` is on (the default of `erizo all`):
+///
+/// - `POST /demo/token {"room": name, "name": user}` → `{"roomId", "token"}`: the controller acts
+///   as an application server and asks Nuve's REST API (MAuth as the superservice) for the room
+///   of that name (made if missing) and a single-use token.
+/// - `GET /demo/rooms/<roomId>/publishers` → `{"publishers": [{"id", "displayName"}]}`: the room's
+///   peers that publish, so the page knows whom to play over WHEP.
+struct DemoEndpoint: Sendable {
+  let state: ControllerState
+  let nuve: NuveRESTClient?
+  let logger: Logger
+
+  static func make(role: ControllerRole, state: ControllerState, logger: Logger) -> DemoEndpoint? {
+    guard role.configuration.demoEnabled else { return nil }
+    var id = role.superserviceID
+    var key = role.superserviceKey
+    if id.isEmpty || key.isEmpty,
+      let data = FileManager.default.contents(atPath: role.nuveDataDirectory + "/superservice.json"),
+      let saved = try? JSONValue(parsing: data)
+    {
+      id = saved["id"]?.stringValue ?? id
+      key = saved["key"]?.stringValue ?? key
+    }
+    let client = NuveRESTClient(url: role.configuration.nuveURL, serviceID: id, key: key)
+    if client == nil { logger.warning("controller.nuveURL is not http://host:port: the demo cannot make tokens") }
+    return DemoEndpoint(state: state, nuve: client, logger: logger)
+  }
+
+  func respond(to request: Request) async -> Response? {
+    let path = request.uri.path
+    switch (request.method, path) {
+    case (.get, "/"), (.get, "/index.html"):
+      return Self.reply(.ok, DemoPage.html, type: "text/html; charset=utf-8")
+    case (.post, "/demo/token"):
+      return await token(request)
+    case (.get, _) where path.hasPrefix("/demo/rooms/") && path.hasSuffix("/publishers"):
+      let roomID = String(path.dropFirst("/demo/rooms/".count).dropLast("/publishers".count))
+      let publishers = await state.publishers(inRoom: roomID).map { client -> JSONValue in
+        ["id": .string(client.id), "displayName": .string(client.displayName)]
+      }
+      return Self.reply(.ok, (["publishers": .array(publishers)] as JSONValue).jsonText, type: "application/json")
+    default:
+      return nil
+    }
+  }
+
+  private func token(_ request: Request) async -> Response {
+    guard let nuve else { return Self.reply(.serviceUnavailable, "the demo has no Nuve address") }
+    guard let body = try? await request.body.collect(upTo: 4096),
+      let json = try? JSONValue(parsing: Array(buffer: body))
+    else { return Self.reply(.badRequest, "expected {\"room\": …, \"name\": …}") }
+    guard let room = json["room"]?.stringValue, Self.isValidName(room, maximum: 64),
+      let name = json["name"]?.stringValue, Self.isValidName(name, maximum: 32)
+    else {
+      return Self.reply(.badRequest, "room (1-64) and name (1-32): letters, digits, space, '-' and '_'")
+    }
+    do {
+      let roomID = try await nuve.room(named: room)
+      let token = try await nuve.token(roomID: roomID, user: name)
+      let reply: JSONValue = ["roomId": .string(roomID), "token": .string(token)]
+      return Self.reply(.ok, reply.jsonText, type: "application/json")
+    } catch {
+      logger.warning("demo token refused by Nuve", metadata: [LogMetadataKey.error: "\(error)"])
+      return Self.reply(.badGateway, "Nuve: \(error)")
+    }
+  }
+
+  static func isValidName(_ text: String, maximum: Int) -> Bool {
+    (1...maximum).contains(text.count)
+      && text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || " -_".unicodeScalars.contains($0) }
+  }
+
+  static func reply(_ status: HTTPResponse.Status, _ body: String, type: String = "text/plain; charset=utf-8")
+    -> Response
+  {
+    Response(
+      status: status, headers: [.contentType: type, .cacheControl: "no-store"],
+      body: .init(byteBuffer: ByteBuffer(string: body)))
+  }
+}

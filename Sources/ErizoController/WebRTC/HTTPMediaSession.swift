@@ -1,0 +1,85 @@
+internal import ErizoCore
+internal import ORTC
+internal import Synchronization
+
+/// A WHIP publisher or WHEP player: a room client without a Socket.IO connection. The agent's
+/// events for it arrive here instead of on a socket; a WHEP session takes the `newConsumer`
+/// requests that fit its offer's sections until its answer is written.
+final class HTTPMediaSession: Sendable {
+  enum Kind: String, Sendable { case whip, whep }
+
+  /// A receiving section of a WHEP offer and the consumer placed in it.
+  struct Slot: Sendable {
+    let index: Int
+    let kind: MediaKind
+    var consumer: Assigned?
+  }
+
+  struct Assigned: Sendable {
+    let consumerID: String
+    let peerID: String
+    let parameters: RtpParameters
+  }
+
+  private struct State {
+    var slots: [Slot]
+    var answered = false
+    var lastArrival: ContinuousClock.Instant?
+  }
+
+  let kind: Kind
+  let id: String
+  let roomID: String
+  /// A WHEP player may ask for one peer's media only (`?peer=`).
+  let peerFilter: String?
+  private let state: Mutex<State>
+
+  init(kind: Kind, id: String, roomID: String, slots: [Slot] = [], peerFilter: String? = nil) {
+    self.kind = kind
+    self.id = id
+    self.roomID = roomID
+    self.peerFilter = peerFilter
+    self.state = Mutex(State(slots: slots))
+  }
+
+  /// The acknowledgement of an agent event, as `forwordSingleMsgToClient` returns it.
+  func agentEvent(_ event: String, _ payload: JSONValue) async -> JSONValue {
+    let data = payload["data"] ?? payload
+    guard event == "newConsumer" else { return ["event": "success", "msg": .null] }
+    guard kind == .whep, let consumerID = data["id"]?.stringValue,
+      let kind = data["kind"]?.stringValue.flatMap(MediaKind.init(rawValue:)),
+      let parameters = try? RtpParameters(json: data["rtpParameters"] ?? .null)
+    else { return Self.refusal("this session does not take consumers") }
+    let peerID = data["peerId"]?.stringValue ?? ""
+    if let peerFilter, peerFilter != peerID { return Self.refusal("another peer's media") }
+    let placed = state.withLock { state -> Bool in
+      guard !state.answered, let free = state.slots.firstIndex(where: { $0.kind == kind && $0.consumer == nil })
+      else { return false }
+      state.slots[free].consumer = Assigned(consumerID: consumerID, peerID: peerID, parameters: parameters)
+      state.lastArrival = .now
+      return true
+    }
+    // A refused consumer stays paused on the worker: nothing is sent for it.
+    return placed ? ["event": "success", "msg": .null] : Self.refusal("no free \(kind.rawValue) section")
+  }
+
+  /// Waits until every section has a consumer, or the consumers stop arriving (`quiet` after the
+  /// last one, `first` when none came), then freezes the slots for the answer.
+  func settle(first: Duration = .milliseconds(1500), quiet: Duration = .milliseconds(300)) async -> [Slot] {
+    let started = ContinuousClock.now
+    while true {
+      let (done, last) = state.withLock { ($0.slots.allSatisfy { $0.consumer != nil }, $0.lastArrival) }
+      let now = ContinuousClock.now
+      if done || (last.map { now - $0 >= quiet } ?? (now - started >= first)) { break }
+      try? await Task.sleep(for: .milliseconds(25))
+    }
+    return state.withLock { state in
+      state.answered = true
+      return state.slots
+    }
+  }
+
+  private static func refusal(_ reason: String) -> JSONValue {
+    ["event": "error", "msg": ["errmsg": .string(reason), "errcode": 2000]]
+  }
+}
