@@ -94,8 +94,9 @@ struct MediaProcessTests {
   /// WHIP and WHEP (issue 8): an aiortc publisher posts its offer to `/whip`, an aiortc player to
   /// `/whep`, and the player decodes the publisher's video and audio; a pymediasoup Socket.IO peer in
   /// the same room sees the WHIP peer, consumes and decodes it, and hears `peerClosed` after the
-  /// DELETE. Before that, the endpoint's refusals, none of which may use a token up.
-  @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(3)))
+  /// DELETE. Before that, the endpoint's refusals, none of which may use a token up; and a publisher
+  /// that vanishes without DELETE is ended by the controller.
+  @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(4)))
   func whipPublisherAndWhepPlayerMeetSocketIOPeers() throws {
     let result = try Self.runInNamespace(
       "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, "whip-whep"])
@@ -120,6 +121,9 @@ struct MediaProcessTests {
     #expect((result["watcher_video_frames"]?.intValue ?? 0) >= 30, "the Socket.IO peer decodes WHIP video: \(result)")
     #expect(result["whip_delete"] == 200 && result["watcher_peer_closed"] == true, "\(result)")
     #expect(result["whep_delete"] == 200 && result["whep_delete_again"] == 404, "\(result)")
+    // A publisher that never connects is ended after 30 s without ICE (5 s checks), not kept forever.
+    #expect(result["ghost_status"] == 201 && result["ghost_expired"] == true, "\(result)")
+    #expect((result["ghost_seconds"]?.intValue ?? 0) >= 25, "not before its ICE had a chance: \(result)")
   }
 
   /// The browser demo (issue 8): two headless Chromium windows open `http://127.0.0.1:8080/`, join

@@ -25,6 +25,7 @@ final class HTTPMediaSession: Sendable {
     var slots: [Slot]
     var answered = false
     var lastArrival: ContinuousClock.Instant?
+    var transportID: String?
   }
 
   let kind: Kind
@@ -40,6 +41,12 @@ final class HTTPMediaSession: Sendable {
     self.roomID = roomID
     self.peerFilter = peerFilter
     self.state = Mutex(State(slots: slots))
+  }
+
+  /// The session's WebRtcTransport, once made.
+  var transportID: String? {
+    get { state.withLock { $0.transportID } }
+    set { state.withLock { $0.transportID = newValue } }
   }
 
   /// The acknowledgement of an agent event, as `forwordSingleMsgToClient` returns it.

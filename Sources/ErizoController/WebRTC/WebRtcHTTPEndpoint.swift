@@ -120,6 +120,7 @@ struct WebRtcHTTPEndpoint: Sendable {
     switch result {
     case .success(let answer):
       sessionLogger.info("\(kind.rawValue) session started")
+      Task { await expireWhenGone(id, logger: sessionLogger) }
       return Self.reply(
         .created, answer,
         headers: [
@@ -159,6 +160,7 @@ struct WebRtcHTTPEndpoint: Sendable {
     case .success(let reply): transportReply = reply
     case .failure(let failure): return .failure(failure)
     }
+    client.httpSession?.transportID = transportReply["id"]?.stringValue
     guard let transportID = transportReply["id"]?.stringValue,
       let local = try? LocalTransport(
         iceParameters: transportReply["iceParameters"] ?? .null,
@@ -238,7 +240,11 @@ struct WebRtcHTTPEndpoint: Sendable {
     var media: [Int: AnswerMedia] = [:]
     for slot in slots {
       guard let consumer = slot.consumer else { continue }
-      media[slot.index] = .send(consumer.parameters, streamID: consumer.peerID, trackID: consumer.consumerID)
+      // The agent numbers its consumers' mids itself, so they need not be the offer's: without the
+      // mid extension in the answer the player routes by the SSRCs the answer lists.
+      var parameters = consumer.parameters
+      parameters.headerExtensions.removeAll { $0.uri == "urn:ietf:params:rtp-hdrext:sdes:mid" }
+      media[slot.index] = .send(parameters, streamID: consumer.peerID, trackID: consumer.consumerID)
     }
     guard !media.isEmpty else {
       return .failure(
@@ -265,6 +271,27 @@ struct WebRtcHTTPEndpoint: Sendable {
     case .failure(let error):
       return .failure(Failure(status: Self.status(error), reason: "\(method): \(error.message)"))
     }
+  }
+
+  /// A client that goes away without DELETE leaves its session behind; this ends it once its
+  /// transport has had no connected ICE tuple for `idleLimit` (never connected, or consent lost).
+  private func expireWhenGone(_ id: String, logger: Logger, period: Duration = .seconds(5), idleLimit: Int = 6) async {
+    var idle = 0
+    while idle < idleLimit {
+      try? await Task.sleep(for: period)
+      guard let client = await signaling.state.client(id: id) else { return }  // deleted, or its room closed
+      guard let transportID = client.httpSession?.transportID else { return }
+      switch await call("getTransportStats", ["transportId": .string(transportID)], client) {
+      case .success(let reply):
+        let stats = reply.arrayValue?.first ?? reply
+        let state = stats["iceState"]?.stringValue
+        idle = state == "connected" || state == "completed" ? 0 : idle + 1
+      case .failure:
+        idle += 1
+      }
+    }
+    logger.info("session without a connected ICE tuple: ending it")
+    await signaling.teardown(id, disconnect: false)
   }
 
   // MARK: DELETE

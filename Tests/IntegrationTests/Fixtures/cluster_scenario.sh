@@ -18,7 +18,8 @@ chmod 755 "$work"
 CLUSTER_BIN="$bin" CLUSTER_DIR="$work/cluster" CLUSTER_READY="$work/ready" "$root/scripts/run-cluster" \
   >"$work/run-cluster.out" 2>&1 &
 cluster=$!
-trap 'kill "$cluster" 2>/dev/null || true; wait "$cluster" 2>/dev/null || true; rm -rf "$work"' EXIT
+# A stop file, not SIGTERM: under the test runner bash gets SIGTERM blocked and would never see it.
+trap 'touch "$work/cluster/stop"; wait "$cluster" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do [ -s "$work/ready" ] && break; sleep 0.2; done
 if [ ! -s "$work/ready" ]; then
   echo '{"errors": ["the cluster did not start"]}'

@@ -5,7 +5,8 @@
 First the endpoint's refusals (no token, wrong content type, broken SDP, unknown resources, PATCH,
 a reused token); then the publisher sends VP8 and Opus over WHIP, the player pulls them over WHEP
 and decodes, the Socket.IO peer sees the WHIP peer and its producers; then both HTTP sessions end
-with DELETE. Prints one JSON object with what each step observed.
+with DELETE, and a publisher that vanishes without DELETE is ended by the controller. Prints one
+JSON object with what each step observed.
 """
 import asyncio
 import json
@@ -109,6 +110,17 @@ async def main():
         if status != 201:
             results["errors"].append(f"WHEP: {status} {answer}")
             return
+        # (After the player is placed: a WHEP session without ?peer takes the first producers.)
+        # A publisher that vanishes without DELETE (it never even connects): the controller ends
+        # its session after 30 s without a connected ICE tuple.
+        ghost = RTCPeerConnection()
+        ghost.addTransceiver(VideoStreamTrack(), direction="sendonly")
+        await ghost.setLocalDescription(await ghost.createOffer())
+        status, _, headers = await post(http, "/whip", SPARE_TOKEN, ghost.localDescription.sdp)
+        ghost_id = headers.get("Location", "").rsplit("/", 1)[-1]
+        results["ghost_status"] = status
+        ghost_posted = time.monotonic()
+        await ghost.close()
         results["whep_sendonly_sections"] = answer.count("a=sendonly")
         await player.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         results["whep_video_flowing"] = await wait_for(lambda: counter["video"] >= 60, 30)
@@ -125,13 +137,16 @@ async def main():
             results["whep_delete"] = response.status
         async with http.delete(URL + results["whep_location"]) as response:
             results["whep_delete_again"] = response.status
+        results["ghost_expired"] = await wait_for(lambda: any(
+            event == "peerClosed" and data.get("peerId") == ghost_id for _, event, data in watcher.events), 60)
+        results["ghost_seconds"] = round(time.monotonic() - ghost_posted)
         await publisher.close()
         await player.close()
         await watcher.sio.disconnect()
 
 
 try:
-    asyncio.run(asyncio.wait_for(main(), 120))
+    asyncio.run(asyncio.wait_for(main(), 150))
 except Exception as error:  # report instead of a traceback, so the test shows what failed
     results["errors"].append(repr(error))
 print(json.dumps(results))
