@@ -36,7 +36,7 @@ struct ControllerServer: Service {
     let signaling = ControllerSignaling(
       bus: bus, state: state, agents: agents, nuve: nuve,
       settings: .init(
-        superserviceKey: role.superserviceKey, superserviceFile: role.nuveDataDirectory + "/superservice.json",
+        superserviceKey: role.superserviceKey, nuveDataDirectory: role.nuveDataDirectory,
         tokenRateLimit: configuration.tokenRateLimit, reconnectWindow: configuration.reconnectWindow,
         clientAckTimeout: max(.seconds(1), bus.defaultTimeout - .seconds(1)),
         warningRooms: configuration.warningRooms, limitRooms: configuration.limitRooms),

@@ -86,12 +86,10 @@ enum Superservice {
     var id = configuration.superserviceID
     var key = configuration.superserviceKey
     var generated = false
-    let file = configuration.dataDirectory + "/superservice.json"
+    let file = SuperserviceFile.path(inDirectory: configuration.dataDirectory)
     if id.isEmpty || key.isEmpty {
-      if let data = FileManager.default.contents(atPath: file), let saved = try? JSONValue(parsing: data),
-        let savedID = saved["id"]?.stringValue, let savedKey = saved["key"]?.stringValue
-      {
-        (id, key) = (savedID, savedKey)
+      if let saved = SuperserviceFile.read(directory: configuration.dataDirectory), let savedID = saved.id {
+        (id, key) = (savedID, saved.key)
       } else {
         id = ObjectID.make()
         key = Crypto.base64(Crypto.randomBytes(24))

@@ -45,12 +45,6 @@ extension MediaDescription {
     public var restrictions: String?
   }
 
-  public func values(_ name: String) -> [String] { attributes.filter { $0.name == name }.compactMap(\.value) }
-
-  public func has(_ name: String) -> Bool { attributes.contains { $0.name == name } }
-
-  public func first(_ name: String) -> String? { values(name).first }
-
   public var mid: String? { first("mid") }
 
   /// The section's direction; `sendrecv` when none is written.

@@ -171,8 +171,22 @@ public struct SessionDescription: Sendable, Equatable {
     return lines.joined(separator: "\r\n") + "\r\n"
   }
 
-  /// Values of the session-level attributes named `name`.
+}
+
+/// A session or a media section: both hold `a=` lines and read them the same way.
+public protocol SdpAttributeList {
+  var attributes: [SdpAttribute] { get }
+}
+
+extension SdpAttributeList {
+  /// Values of the attributes named `name`, in order.
   public func values(_ name: String) -> [String] { attributes.filter { $0.name == name }.compactMap(\.value) }
 
   public func has(_ name: String) -> Bool { attributes.contains { $0.name == name } }
+
+  public func first(_ name: String) -> String? { values(name).first }
 }
+
+extension SessionDescription: SdpAttributeList {}
+
+extension MediaDescription: SdpAttributeList {}

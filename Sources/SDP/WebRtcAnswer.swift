@@ -64,7 +64,9 @@ public enum AnswerMedia: Sendable {
 extension WebRtcOffer {
   /// The answer to this offer: ICE-lite, one BUNDLE transport, and for each section what `media`
   /// says about it (sections it does not mention are declined).
-  public func answer(transport: LocalTransport, media: [Int: AnswerMedia], sessionID: UInt64) -> SessionDescription {
+  public func answer(
+    transport: LocalTransport, media: [Int: AnswerMedia], sessionID: UInt64 = .random(in: 1...UInt64(Int64.max))
+  ) -> SessionDescription {
     let sha256 = transport.fingerprints.first { $0.algorithm == "sha-256" } ?? transport.fingerprints[0]
     let accepted = description.media.indices.filter {
       if case .reject = media[$0] ?? .reject { return false }

@@ -66,8 +66,8 @@ public struct WebRtcOffer: Sendable {
     }
     guard let first = bundled.first else { throw SdpError("the BUNDLE group is empty") }
     let section = description.media[first]
-    guard let ufrag = section.first("ice-ufrag") ?? description.values("ice-ufrag").first, !ufrag.isEmpty,
-      let pwd = section.first("ice-pwd") ?? description.values("ice-pwd").first, !pwd.isEmpty
+    guard let ufrag = section.first("ice-ufrag") ?? description.first("ice-ufrag"), !ufrag.isEmpty,
+      let pwd = section.first("ice-pwd") ?? description.first("ice-pwd"), !pwd.isEmpty
     else { throw SdpError("missing a=ice-ufrag or a=ice-pwd") }
     guard (4...256).contains(ufrag.utf8.count), (22...256).contains(pwd.utf8.count) else {
       throw SdpError("a=ice-ufrag must be 4-256 and a=ice-pwd 22-256 characters (RFC 8839)")
@@ -87,7 +87,7 @@ public struct WebRtcOffer: Sendable {
       fingerprints.append((algorithm, parts[1].uppercased()))
     }
     guard !fingerprints.isEmpty else { throw SdpError("missing a=fingerprint (DTLS is required)") }
-    let setup = section.first("setup") ?? description.values("setup").first ?? "actpass"
+    let setup = section.first("setup") ?? description.first("setup") ?? "actpass"
     guard ["actpass", "active", "passive"].contains(setup) else { throw SdpError("a=setup:\(setup) is not valid") }
     for index in bundled where !description.media[index].isRejected {
       let media = description.media[index]

@@ -23,12 +23,8 @@ struct DemoEndpoint: Sendable {
     guard role.configuration.demoEnabled else { return nil }
     var id = role.superserviceID
     var key = role.superserviceKey
-    if id.isEmpty || key.isEmpty,
-      let data = FileManager.default.contents(atPath: role.nuveDataDirectory + "/superservice.json"),
-      let saved = try? JSONValue(parsing: data)
-    {
-      id = saved["id"]?.stringValue ?? id
-      key = saved["key"]?.stringValue ?? key
+    if id.isEmpty || key.isEmpty, let saved = SuperserviceFile.read(directory: role.nuveDataDirectory) {
+      (id, key) = (saved.id ?? id, saved.key)
     }
     let client = NuveRESTClient(url: role.configuration.nuveURL, serviceID: id, key: key)
     if client == nil { logger.warning("controller.nuveURL is not http://host:port: the demo cannot make tokens") }

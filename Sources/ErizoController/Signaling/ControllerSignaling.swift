@@ -1,5 +1,6 @@
 internal import AMQPRPC
 internal import ErizoCore
+internal import ErizoRoleSupport
 internal import ErizoWire
 internal import Foundation
 internal import Logging
@@ -12,7 +13,8 @@ internal import Synchronization
 final class ControllerSignaling: SocketIOHandler {
   struct Settings: Sendable {
     var superserviceKey: String
-    var superserviceFile: String
+    /// Nuve's data directory, whose `superservice.json` has the key when none is configured.
+    var nuveDataDirectory: String
     var tokenRateLimit: Int
     var reconnectWindow: Duration
     var clientAckTimeout: Duration
@@ -126,9 +128,7 @@ final class ControllerSignaling: SocketIOHandler {
   /// Checks a Nuve token (spec §4.2): signed with the superservice key, known to Nuve (which
   /// deletes it: single use), for this host. Returns its room and user name.
   func admit(_ tokenValue: JSONValue?) async -> Result<(roomID: String, userName: String), ClientError> {
-    guard let token = ClientToken(tokenValue), let key = superserviceKey(), token.isSigned(with: key) else {
-      return .failure(.authentication)
-    }
+    guard let token = signedToken(tokenValue) else { return .failure(.authentication) }
     let document: JSONValue
     switch await nuve.consume(tokenID: token.tokenID) {
     case .document(let value): document = value
@@ -140,11 +140,13 @@ final class ControllerSignaling: SocketIOHandler {
     return .success((roomID, document["userName"]?.stringValue ?? ""))
   }
 
-  /// Whether a token is well formed and signed, without asking Nuve (so a request that fails
-  /// for another reason does not use the token up).
-  func isSigned(_ tokenValue: JSONValue?) -> Bool {
-    guard let token = ClientToken(tokenValue), let key = superserviceKey() else { return false }
-    return token.isSigned(with: key)
+  /// The token if it is well formed and signed with the superservice key, checked without asking
+  /// Nuve (so a request that fails for another reason does not use the token up).
+  func signedToken(_ tokenValue: JSONValue?) -> ClientToken? {
+    guard let token = ClientToken(tokenValue), let key = superserviceKey(), token.isSigned(with: key) else {
+      return nil
+    }
+    return token
   }
 
   /// Places the client's room (once per room) and registers the client in it.
@@ -184,9 +186,7 @@ final class ControllerSignaling: SocketIOHandler {
   private func superserviceKey() -> String? {
     if !settings.superserviceKey.isEmpty { return settings.superserviceKey }
     if let key = cachedKey.withLock({ $0 }) { return key }
-    guard let data = FileManager.default.contents(atPath: settings.superserviceFile),
-      let key = (try? JSONValue(parsing: data))?["key"]?.stringValue
-    else { return nil }
+    guard let key = SuperserviceFile.read(directory: settings.nuveDataDirectory)?.key else { return nil }
     cachedKey.withLock { $0 = key }
     return key
   }

@@ -61,14 +61,15 @@ struct WebRtcHTTPEndpoint: Sendable {
   // MARK: POST
 
   private func create(_ kind: HTTPMediaSession.Kind, request: Request, clientIP: String) async -> Response {
-    guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer "),
-      signaling.isSigned(.string(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)))
-    else {
+    let token = request.headers[.authorization].flatMap { authorization in
+      authorization.lowercased().hasPrefix("bearer ")
+        ? String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+    }
+    guard let token, signaling.signedToken(.string(token)) != nil else {
       return Self.reply(
         .unauthorized, "a Nuve token is required: Authorization: Bearer <token>",
         headers: [.wwwAuthenticate: "Bearer"])
     }
-    let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     guard request.headers[.contentType]?.lowercased().hasPrefix("application/sdp") == true else {
       return Self.reply(.unsupportedMediaType, "the offer must be sent as application/sdp")
     }
@@ -217,7 +218,7 @@ struct WebRtcHTTPEndpoint: Sendable {
       }
     }
     return .success(
-      offer.answer(transport: prepared.transport, media: media, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+      offer.answer(transport: prepared.transport, media: media)
         .text)
   }
 
@@ -255,7 +256,7 @@ struct WebRtcHTTPEndpoint: Sendable {
             : "that peer publishes nothing the offer can receive"))
     }
     return .success(
-      offer.answer(transport: transport, media: media, sessionID: UInt64.random(in: 1...UInt64(Int64.max))).text)
+      offer.answer(transport: transport, media: media).text)
   }
 
   /// One request through the controller's relay, as the latest client record.
