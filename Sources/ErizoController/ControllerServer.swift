@@ -86,9 +86,10 @@ struct ControllerServer: Service {
       }
       group.addTask {
         // A fixed cadence: a poll starts every interval whatever its gather window took, so an
-        // agent is removed after `removalThreshold` intervals, not intervals plus windows.
+        // agent is removed after `removalThreshold` intervals, not intervals plus windows. The
+        // first poll goes out at once, so a new controller knows its agents within one window.
         let clock = ContinuousClock()
-        var next = clock.now.advanced(by: configuration.agentPollInterval)
+        var next = clock.now
         while (try? await Task.sleep(until: next, clock: clock)) != nil {
           next = max(next.advanced(by: configuration.agentPollInterval), clock.now)
           for agent in await agents.poll(window: configuration.agentPollInterval * 0.8) {

@@ -291,6 +291,34 @@ struct ControllerProcessTests {
 }
 
 extension ControllerProcessTests {
+  /// A controller that knows no agent asks them at once instead of refusing until its next poll:
+  /// with polls 60 s apart, a client arriving just after an agent starts is still placed (the
+  /// distributed deployment's first client used to get 1005 when the agents started late).
+  @Test(.timeLimit(.minutes(2)))
+  func aPlacementWithNoKnownAgentAsksTheAgentsAtOnce() async throws {
+    let extra = ["ERIZO_CONTROLLER_AGENT_POLL_INTERVAL": "60000"]
+    try await Self.withController(extra: { _ in extra }, agents: 0) { run in
+      let (_, tokens) = try run.cluster.tokens(2)
+      let early = try SocketIOTestClient(.v4WebSocket)
+      _ = try await early.connect(port: run.port)
+      let refused = try await early.call("token", ["token": .string(tokens[0])])
+      #expect(refused == ["error", ["errmsg": "get mediasoup worker failed", "errcode": 1005]])
+
+      let agent = AgentDouble(id: "late-agent-\(run.port)", endpoint: Self.endpoint)
+      try await withRunningBuses([agent.bus]) { _ in
+        await agent.start()
+        // Past the one-per-second limit on these broadcasts, but long before the next poll.
+        try await Task.sleep(for: .milliseconds(1200))
+        let client = try SocketIOTestClient(.v4WebSocket)
+        _ = try await client.connect(port: run.port)
+        let answer = try await client.call("token", ["token": .string(tokens[1])])
+        #expect(answer.first == "success", "\(answer)")
+        #expect(agent.roomCount == 1)
+        _ = try await client.send(["op": "disconnect"])  // an empty room lets the controller stop at once
+      }
+    }
+  }
+
   @Test(.timeLimit(.minutes(2)))
   func rateLimitAndDrain() async throws {
     let extra = ["ERIZO_CONTROLLER_TOKEN_RATE_LIMIT": "1", "ERIZO_CONTROLLER_DRAIN_TIMEOUT": "30"]

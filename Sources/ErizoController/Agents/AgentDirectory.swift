@@ -9,6 +9,9 @@ actor AgentDirectory {
   private let bus: any RPCBus
   private let logger: Logger
   private let placementTimeout: Duration
+  /// The broadcast a placement that found no agent is waiting on, shared by every such placement.
+  private var refresh: Task<Void, Never>?
+  private var lastRefresh: ContinuousClock.Instant?
 
   init(bus: any RPCBus, placementTimeout: Duration, logger: Logger) {
     self.bus = bus
@@ -29,9 +32,36 @@ actor AgentDirectory {
     return gone
   }
 
+  /// Asks the agents now, outside the poll cadence, when a placement finds none: a controller that
+  /// has just started (or whose agents have just started) would otherwise refuse its first clients
+  /// until the next poll. Replies refresh the table without counting a missed poll against anyone,
+  /// and concurrent placements share one broadcast, at most one per second.
+  private func refreshIfStale(window: Duration) async {
+    if let refresh { return await refresh.value }
+    if let lastRefresh, ContinuousClock.now - lastRefresh < .seconds(1) { return }
+    let task = Task { [bus] in
+      let replies =
+        (try? await bus.broadcastCollecting(
+          topic: BusTopology.agentTopic, method: "getErizoAgents", args: [], window: window)) ?? []
+      self.apply(replies)
+    }
+    refresh = task
+    await task.value
+    refresh = nil
+    lastRefresh = .now
+  }
+
+  private func apply(_ replies: [JSONValue]) {
+    for reply in replies { table.update(reply) }
+  }
+
   /// Asks the best agents in turn for a router for the room; a silent or refusing agent is skipped.
   func place(roomID: String, controllerID: String) async -> Result<Placement, ClientError> {
-    let candidates = table.candidates()
+    var candidates = table.candidates()
+    if candidates.isEmpty {
+      await refreshIfStale(window: .milliseconds(800))
+      candidates = table.candidates()
+    }
     guard !candidates.isEmpty else {
       logger.warning(
         "no agent can take a room",

@@ -36,7 +36,6 @@ for _ in $(seq 1 50); do
 done
 token=$(field '["tokens"][0]' <<<"$room")
 host=$(python3 -c 'import base64,json,sys; print(json.loads(base64.b64decode(sys.argv[1]))["host"])' "$token")
-sleep 2  # the controllers' first agent polls
 "$python" "$fixtures/mediasoup_e2e.py" "http://$host" "$token" "$(field '["tokens"][1]' <<<"$room")" \
   | python3 -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["controller"]=sys.argv[1]; print(json.dumps(r))' "$host" || true
 grep -h -E " (error|warning) " "$work"/cluster/*.log | tail -20 >&2 || true
