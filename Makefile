@@ -36,9 +36,7 @@ docs:
 	scripts/render-config-doc
 
 bench:
-	scripts/bench-bus
-	swift build -c release --product erizo-bench
-	.build/release/erizo-bench nuve
+	scripts/bench
 
 clean:
 	rm -rf .build

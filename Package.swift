@@ -28,8 +28,14 @@ let package = Package(
     .executable(name: "erizo", targets: ["erizo"]),
     .executable(name: "erizo-worker", targets: ["erizo-worker"]),
     .executable(name: "erizo-bench", targets: ["erizo-bench"]),
-    // For the fuzzers (Fuzz/), which build it with libFuzzer instrumentation.
+    // For the fuzzers (Fuzz/), which build it with libFuzzer instrumentation, and the benchmarks
+    // (Benchmarks/), which build these in release mode apart from the main build.
     .library(name: "MediaWorker", targets: ["MediaWorker"]),
+    .library(name: "ErizoCore", targets: ["ErizoCore"]),
+    .library(name: "ErizoTesting", targets: ["ErizoTesting"]),
+    .library(name: "SDP", targets: ["SDP"]),
+    .library(name: "SocketIO", targets: ["SocketIO"]),
+    .library(name: "Nuve", targets: ["Nuve"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
@@ -128,7 +134,8 @@ let package = Package(
     .executableTarget(
       name: "erizo-bench",
       dependencies: [
-        "AMQP", "AMQPRPC", "ErizoCore", "Nuve", "MediaWorker", "ErizoTesting", hummingbird, argumentParser, log,
+        "AMQP", "AMQPRPC", "ErizoCore", "ErizoRoleSupport", "Nuve", "MediaWorker", "SDP", "ErizoTesting", hummingbird,
+        argumentParser, log,
       ],
       path: "Tools/erizo-bench",
       swiftSettings: strictSettings),

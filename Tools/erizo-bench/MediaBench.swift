@@ -33,11 +33,7 @@ struct MediaBench: ParsableCommand {
     }
   }
 
-  static func threadCPU() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-    return Double(spec.tv_sec) * 1e9 + Double(spec.tv_nsec)
-  }
+  static func threadCPU() -> Double { ThreadClock.nanoseconds() }
 
   static func rtp(sequence: UInt16, ssrc: UInt32 = 1111, key: Bool = true, size: Int = 1200) -> [UInt8] {
     var packet: [UInt8] = [
@@ -69,75 +65,14 @@ struct MediaBench: ParsableCommand {
   }
 
   /// (forwarded packets, ns of CPU per forwarded packet) through a MediaEngine with 1 publisher
-  /// and `subscribers` consumers of its video.
+  /// and `subscribers` consumers of its video (`ErizoTesting.ForwardingRig`).
   static func forwardingCost(subscribers: Int, forwarded: Int) throws -> (Int, Double) {
-    let sockets = MemorySockets()
-    let engine = try MediaEngine(sockets: sockets, settings: WorkerSettings())
-    var core = WorkerCore(settings: WorkerSettings(), engine: engine)
-    let context = try DtlsContext()
-    var id = 0
-    func request(_ method: String, _ handler: String, _ data: JSONValue) throws -> JSONValue {
-      id += 1
-      guard
-        case .accepted(_, let reply)? = core.handle(.request(id: id, method: method, handlerID: handler, data: data))
-          .first
-      else { throw ConformanceFailure(description: "\(method) refused") }
-      return reply
-    }
-    _ = try request("worker.createRouter", "", ["routerId": "r"])
-    var peers: [LoopbackPeer] = []
-    for index in 0...subscribers {
-      let name = "t\(index)"
-      let dump = try request(
-        "router.createWebRtcTransport", "r", ["transportId": .string(name), "listenIps": [["ip": "127.0.0.1"]]])
-      let peer = try LoopbackPeer(
-        port: UInt16(20_000 + index), socket: sockets.nextSocket, transportID: name, context: context)
-      _ = try request("transport.connect", name, ["dtlsParameters": peer.dtlsParameters])
-      try peer.connect(engine, sockets, transport: dump)
-      peers.append(peer)
-    }
-    _ = try request(
-      "transport.produce", "t0",
-      [
-        "producerId": "p", "kind": "video",
-        "rtpParameters": [
-          "codecs": [["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000]], "encodings": [["ssrc": 1111]],
-        ],
-        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 101]], "encodings": [["mappedSsrc": 5]]],
-      ])
-    for index in 1...subscribers {
-      _ = try request(
-        "transport.consume", "t\(index)",
-        [
-          "consumerId": .string("c\(index)"), "producerId": "p", "kind": "video",
-          "rtpParameters": [
-            "codecs": [["mimeType": "video/VP8", "payloadType": 101, "clockRate": 90000]],
-            "encodings": [["ssrc": .int(10_000 + index)]],
-            "headerExtensions": [["uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 1]], "mid": "0",
-          ],
-        ])
-    }
-    sockets.discard = true
-    // The publisher's packets, protected before the clock starts (the client's cost is not ours).
-    let incoming = max(1000, forwarded / subscribers)
-    var protected: [[UInt8]] = []
-    protected.reserveCapacity(incoming)
-    for index in 0..<incoming {
-      let plain = rtp(sequence: UInt16(truncatingIfNeeded: index), key: index == 0)
-      var buffer = plain + [UInt8](repeating: 0, count: SrtpSession.maximumOverhead)
-      let length = try buffer.withUnsafeMutableBytes { try peers[0].srtpOut!.protectRTP($0, length: plain.count) }
-      protected.append(Array(buffer[..<length]))
-    }
-    let before = engine.counters.forwardedPackets
-    let now = ContinuousClock.now
+    let rig = try ForwardingRig(subscribers: subscribers)
+    // The publisher's packets are protected before the clock starts (the client's cost is not ours).
+    try rig.prepare(count: max(1000, forwarded / subscribers))
     let start = threadCPU()
-    for index in protected.indices {
-      protected[index].withUnsafeMutableBytes {
-        engine.receive(socket: peers[0].socket, from: peers[0].address, packet: $0, now: now)
-      }
-    }
+    let count = rig.forwardPrepared()
     let elapsed = threadCPU() - start
-    let count = engine.counters.forwardedPackets - before
     guard count > 0 else { throw ConformanceFailure(description: "nothing was forwarded") }
     return (count, elapsed / Double(count))
   }

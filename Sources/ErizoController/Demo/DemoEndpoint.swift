@@ -16,19 +16,30 @@ internal import NIOCore
 ///   peers that publish, so the page knows whom to play over WHEP.
 struct DemoEndpoint: Sendable {
   let state: ControllerState
-  let nuve: NuveRESTClient?
   let logger: Logger
+  let nuveURL: String
+  /// The superservice from the configuration; empty parts come from Nuve's `superservice.json`.
+  let configuredCredentials: (id: String, key: String)
+  let nuveDataDirectory: String
 
   static func make(role: ControllerRole, state: ControllerState, logger: Logger) -> DemoEndpoint? {
     guard role.configuration.demoEnabled else { return nil }
-    var id = role.superserviceID
-    var key = role.superserviceKey
-    if id.isEmpty || key.isEmpty, let saved = SuperserviceFile.read(directory: role.nuveDataDirectory) {
+    if NuveRESTClient(url: role.configuration.nuveURL, serviceID: "", key: "") == nil {
+      logger.warning("controller.nuveURL is not http://host:port: the demo cannot make tokens")
+    }
+    return DemoEndpoint(
+      state: state, logger: logger, nuveURL: role.configuration.nuveURL,
+      configuredCredentials: (role.superserviceID, role.superserviceKey), nuveDataDirectory: role.nuveDataDirectory)
+  }
+
+  /// Nuve's REST client with the superservice's credentials, looked up per request: in `erizo all`
+  /// on a new data directory Nuve writes `superservice.json` only after the controller started.
+  private func nuveClient() -> NuveRESTClient? {
+    var (id, key) = configuredCredentials
+    if id.isEmpty || key.isEmpty, let saved = SuperserviceFile.read(directory: nuveDataDirectory) {
       (id, key) = (saved.id ?? id, saved.key)
     }
-    let client = NuveRESTClient(url: role.configuration.nuveURL, serviceID: id, key: key)
-    if client == nil { logger.warning("controller.nuveURL is not http://host:port: the demo cannot make tokens") }
-    return DemoEndpoint(state: state, nuve: client, logger: logger)
+    return NuveRESTClient(url: nuveURL, serviceID: id, key: key)
   }
 
   func respond(to request: Request) async -> Response? {
@@ -50,7 +61,7 @@ struct DemoEndpoint: Sendable {
   }
 
   private func token(_ request: Request) async -> Response {
-    guard let nuve else { return Self.reply(.serviceUnavailable, "the demo has no Nuve address") }
+    guard let nuve = nuveClient() else { return Self.reply(.serviceUnavailable, "the demo has no Nuve address") }
     guard let body = try? await request.body.collect(upTo: 4096),
       let json = try? JSONValue(parsing: Array(buffer: body))
     else { return Self.reply(.badRequest, "expected {\"room\": …, \"name\": …}") }

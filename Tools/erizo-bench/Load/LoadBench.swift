@@ -1,0 +1,347 @@
+import ArgumentParser
+import ErizoCore
+import ErizoRoleSupport
+import Foundation
+import MediaWorker
+
+/// `erizo-bench load`: real WebRTC clients in this process (our ICE, DTLS client and SRTP on real
+/// UDP sockets) against a running `erizo all` or cluster, signalled over WHIP and WHEP. The
+/// worker's CPU comes from `/proc` for the `erizo-worker` processes only; this process's own CPU
+/// is reported apart (docs/BENCHMARKS.md).
+///
+/// Scenarios:
+/// - `fanout`: one publisher, subscribers added up to each step of N (1 → N);
+/// - `rooms`: N-party rooms, every peer publishing and playing every other peer, N in steps.
+///
+/// Per step: the subscribers' received packets in a window of publisher packets, loss, one-way
+/// added latency (p50/p99), forwarded packets/s, the workers' CPU µs per forwarded packet and
+/// packets/s per core, the workers' memory. One JSON line per step goes to `--json` for the plot.
+struct LoadBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "load", abstract: "Load a running Erizo with WHIP/WHEP clients and measure the media worker.")
+
+  enum Scenario: String, ExpressibleByArgument, CaseIterable { case fanout, rooms }
+
+  @Argument(help: "fanout (1 publisher → N subscribers) or rooms (N-party rooms).") var scenario: Scenario
+  @Option(help: "The controller's base URL (the demo endpoint must be on, as in `erizo all`).")
+  var url = "http://127.0.0.1:8080/"
+  @Option(help: "Steps of N (subscribers for fanout, peers per room for rooms).", transform: Self.list)
+  var steps: [Int] = [10, 100, 300]
+  @Option(help: "Video bitrate per publisher, kbit/s.") var kbps = 1000
+  @Option(help: "RTP packet size, bytes.") var packetSize = 1200
+  @Option(help: "Measured window per step, seconds.") var window = 5.0
+  @Option(help: "Loss above which a step fails, percent.") var maxLoss = 1.0
+  @Option(help: "Added p99 latency above which a step fails, ms.") var maxLatency = 100.0
+  @Option(help: "Append one JSON object per step to this file.") var json: String?
+  @Flag(help: "Go on past the first failing step.") var keepGoing = false
+
+  static func list(_ text: String) throws -> [Int] {
+    let values = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 >= 1 }) else { throw ValidationError("steps: a list like 10,100") }
+    return values
+  }
+
+  func run() async throws {
+    guard let base = URL(string: url.hasSuffix("/") ? url : url + "/") else { throw ValidationError("bad --url") }
+    let rate = LoadLoop.Rate(
+      packetsPerSecond: Double(kbps) * 1000 / Double(packetSize * 8), packetSize: packetSize)
+    let run = LoadRun(http: ControllerHTTP(base: base), rate: rate, window: window)
+    print(
+      "scenario \(scenario.rawValue): \(kbps) kbit/s per publisher = \(Int(rate.packetsPerSecond)) packets/s of \(packetSize) B; window \(window) s"
+    )
+    let idle = try await run.measureIdle(seconds: 2)
+    print(String(format: "idle workers: %.2f %% of a core", idle * 100))
+    print(LoadStep.header)
+    var results: [LoadStep] = []
+    for n in steps {
+      let step: LoadStep
+      do {
+        switch scenario {
+        case .fanout: step = try await run.fanout(subscribers: n)
+        case .rooms: step = try await run.room(peers: n)
+        }
+      } catch {
+        await run.tearDown()
+        throw error
+      }
+      results.append(step)
+      print(step.row(maxLoss: maxLoss, maxLatency: maxLatency))
+      if let json { try append(step.json(scenario: scenario.rawValue, kbps: kbps), to: json) }
+      if !step.passes(maxLoss: maxLoss, maxLatency: maxLatency) && !keepGoing {
+        print("step N=\(n) crosses the threshold (loss > \(maxLoss) % or p99 > \(maxLatency) ms): stopping")
+        break
+      }
+    }
+    await run.tearDown()
+    if let best = results.last(where: { $0.passes(maxLoss: maxLoss, maxLatency: maxLatency) }) {
+      print("largest passing step: N=\(best.n)")
+    } else {
+      print("no step passed")
+    }
+  }
+
+  private func append(_ line: String, to path: String) throws {
+    let data = Data((line + "\n").utf8)
+    if let handle = FileHandle(forWritingAtPath: path) {
+      defer { try? handle.close() }
+      try handle.seekToEnd()
+      try handle.write(contentsOf: data)
+    } else {
+      try data.write(to: URL(fileURLWithPath: path))
+    }
+  }
+}
+
+/// One measured step.
+struct LoadStep {
+  var n: Int
+  var subscribers: Int
+  var publishers: Int
+  var expected: Int
+  var received: Int
+  var seconds: Double
+  var p50: Double
+  var p99: Double
+  var workerCPU: Double
+  /// What the workers would have used idle over the window (subtracted for the per-packet cost).
+  var idleWorkerCPU: Double
+  var workerRSS: Int
+  var loadCPU: Double
+
+  var loss: Double { expected == 0 ? 0 : max(0, 1 - Double(received) / Double(expected)) * 100 }
+  var forwardedPerSecond: Double { Double(received) / seconds }
+  /// CPU per forwarded packet above the idle workers' own use.
+  var microsecondsPerPacket: Double { received == 0 ? 0 : max(0, workerCPU - idleWorkerCPU) * 1e6 / Double(received) }
+  var packetsPerCoreSecond: Double { microsecondsPerPacket == 0 ? 0 : 1e6 / microsecondsPerPacket }
+
+  func passes(maxLoss: Double, maxLatency: Double) -> Bool { loss <= maxLoss && p99 <= maxLatency }
+
+  static let header = """
+    | N | publishers | subscriber sessions | forwarded pkt/s | loss % | added latency p50 / p99 ms | worker CPU % | worker µs/pkt above idle | pkt/s per worker core | worker RSS MiB | load tool CPU % |
+    |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+    """
+
+  func row(maxLoss: Double, maxLatency: Double) -> String {
+    let mark = passes(maxLoss: maxLoss, maxLatency: maxLatency) ? "" : " ✘"
+    return String(
+      format: "| %d%@ | %d | %d | %.0f | %.2f | %.1f / %.1f | %.0f | %.2f | %.0f | %.0f | %.0f |", n, mark, publishers,
+      subscribers, forwardedPerSecond, loss, p50, p99, workerCPU / seconds * 100, microsecondsPerPacket,
+      packetsPerCoreSecond, Double(workerRSS) / 1_048_576, loadCPU / seconds * 100)
+  }
+
+  func json(scenario: String, kbps: Int) -> String {
+    let value: JSONValue = [
+      "scenario": .string(scenario), "n": .int(n), "kbps": .int(kbps), "publishers": .int(publishers),
+      "subscribers": .int(subscribers), "forwardedPerSecond": .double(forwardedPerSecond), "lossPercent": .double(loss),
+      "latencyP50Ms": .double(p50), "latencyP99Ms": .double(p99),
+      "workerCPUPercent": .double(workerCPU / seconds * 100),
+      "workerMicrosecondsPerPacket": .double(microsecondsPerPacket),
+      "packetsPerCoreSecond": .double(packetsPerCoreSecond),
+      "workerIdleCPUPercent": .double(idleWorkerCPU / seconds * 100), "workerRSSBytes": .int(workerRSS),
+      "loadCPUPercent": .double(loadCPU / seconds * 100),
+    ]
+    return String(decoding: value.serialized(), as: UTF8.self)
+  }
+}
+
+/// The peers and the measuring of one `erizo-bench load` run.
+actor LoadRun {
+  let http: ControllerHTTP
+  let rate: LoadLoop.Rate
+  let window: Double
+  private let loop: LoadLoop
+  private let context: DtlsContext
+  private var publisherRoom: (id: String, name: String)?
+  private var subscriberCount = 0
+  private var publisherCount = 0
+  private var tornDown = false
+  /// The workers' CPU share with no peers at all (timers, polls), measured before the first step.
+  private var idleWorkerShare = 0.0
+
+  init(http: ControllerHTTP, rate: LoadLoop.Rate, window: Double) {
+    self.http = http
+    self.rate = rate
+    self.window = window
+    loop = LoadLoop(rate: rate)
+    context = try! DtlsContext()
+    loop.start()
+  }
+
+  /// The workers' CPU share over `seconds` before any peer exists.
+  func measureIdle(seconds: Double) async throws -> Double {
+    let before = WorkerProcesses.workersCPU()
+    let started = ContinuousClock.now
+    try await Task.sleep(for: .seconds(seconds))
+    idleWorkerShare = (WorkerProcesses.workersCPU() - before) / ((ContinuousClock.now - started) / .seconds(1))
+    return idleWorkerShare
+  }
+
+  /// One publisher (made at the first step), subscribers added up to `subscribers`.
+  func fanout(subscribers: Int) async throws -> LoadStep {
+    if publisherRoom == nil {
+      let room = "load-\(UUID().uuidString.prefix(8).lowercased())"
+      let (roomID, _) = try await publish(room: room, name: "publisher")
+      publisherRoom = (roomID, room)
+      try await waitFor("the publisher to connect") { self.loop.progress().publishers == 1 }
+    }
+    let room = publisherRoom!
+    let missing = subscribers - subscriberCount
+    if missing > 0 {
+      try await inParallel(missing) { index in
+        try await self.play(room: room.name, peer: nil, name: "subscriber-\(index)")
+      }
+      subscriberCount = subscribers
+    }
+    try await waitFor("\(subscribers) subscribers to receive media") { self.loop.progress().receiving == subscribers }
+    return try await measure(n: subscribers, publishers: 1, subscribers: subscribers)
+  }
+
+  /// A new room of `peers` peers, each publishing and playing every other one; the previous
+  /// step's room is closed first, so each step measures one room.
+  func room(peers: Int) async throws -> LoadStep {
+    try await closeEverySession()
+    publisherCount = 0
+    subscriberCount = 0
+    let room = "load-\(UUID().uuidString.prefix(8).lowercased())"
+    var roomID = ""
+    for index in 0..<peers { roomID = try await publish(room: room, name: "peer-\(index)").roomID }
+    publisherCount += peers
+    let target = publisherCount
+    try await waitFor("\(peers) publishers to connect") { self.loop.progress().publishers == target }
+    let ids = try await http.publishers(roomID: roomID)
+    guard ids.count == peers else { throw LoadError("the room lists \(ids.count) publishers, not \(peers)") }
+    // Every peer plays every other: (peers − 1) sessions per publisher id.
+    let sessions = ids.flatMap { id in Array(repeating: id, count: peers - 1) }
+    try await inParallel(sessions.count) { index in
+      try await self.play(room: room, peer: sessions[index], name: "player-\(index)")
+    }
+    subscriberCount += sessions.count
+    let expectedSubscribers = subscriberCount
+    try await waitFor("\(sessions.count) players to receive media") {
+      self.loop.progress().receiving == expectedSubscribers
+    }
+    return try await measure(n: peers, publishers: target, subscribers: expectedSubscribers)
+  }
+
+  private func publish(room: String, name: String) async throws -> (roomID: String, location: String) {
+    let (roomID, token) = try await http.token(room: room, name: name)
+    let peer = try SyntheticPeer(direction: .send, context: context)
+    let (answer, location) = try await http.exchange("whip", token: token, offer: peer.offer)
+    try peer.apply(answer: answer)
+    peer.location = location
+    peer.checkConnectivity(now: .now)
+    loop.add(peer)
+    return (roomID, location)
+  }
+
+  private func play(room: String, peer: String?, name: String) async throws {
+    let (_, token) = try await http.token(room: room, name: name)
+    let player = try SyntheticPeer(direction: .receive, context: context)
+    let path = peer.map { "whep?peer=\($0)" } ?? "whep"
+    let (answer, location) = try await http.exchange(path, token: token, offer: player.offer)
+    try player.apply(answer: answer)
+    player.location = location
+    player.checkConnectivity(now: .now)
+    loop.add(player)
+  }
+
+  /// Settles, then counts one window of publisher packets at every subscriber.
+  private func measure(n: Int, publishers: Int, subscribers: Int) async throws -> LoadStep {
+    try await Task.sleep(for: .seconds(1))
+    let packets = UInt32(rate.packetsPerSecond * window)
+    let first = loop.sent + UInt32(rate.packetsPerSecond * 0.2)
+    loop.beginWindow(first..<(first + packets))
+    // The CPU window matches the packet window: from its first packet to its last.
+    try await Task.sleep(for: .seconds(0.2))
+    let workersBefore = WorkerProcesses.workersCPU()
+    let loadBefore = WorkerProcesses.selfCPU()
+    let started = ContinuousClock.now
+    try await Task.sleep(for: .seconds(window))
+    let workersAfter = WorkerProcesses.workersCPU()
+    let loadAfter = WorkerProcesses.selfCPU()
+    let seconds = (ContinuousClock.now - started) / .seconds(1)
+    try await Task.sleep(for: .milliseconds(500))  // the window's last packets arrive
+    let (received, delays) = loop.windowResults()
+    let sorted = delays.sorted()
+    func percentile(_ fraction: Double) -> Double {
+      sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]) / 1000
+    }
+    return LoadStep(
+      n: n, subscribers: subscribers, publishers: publishers, expected: Int(packets) * subscribers, received: received,
+      seconds: seconds, p50: percentile(0.5), p99: percentile(0.99),
+      workerCPU: workersAfter - workersBefore, idleWorkerCPU: idleWorkerShare * seconds,
+      workerRSS: WorkerProcesses.residentBytes(), loadCPU: loadAfter - loadBefore)
+  }
+
+  /// DELETEs every WHIP/WHEP session and forgets its peer.
+  private func closeEverySession() async throws {
+    let locations = loop.locations()
+    try await inParallel(locations.count) { index in await self.http.delete(locations[index]) }
+    loop.removeAll()
+  }
+
+  func tearDown() async {
+    guard !tornDown else { return }
+    tornDown = true
+    try? await closeEverySession()
+    loop.stop()
+  }
+
+  /// Runs `body(0..<count)` eight at a time.
+  private func inParallel(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      var next = 0
+      while next < min(8, count) {
+        let index = next
+        group.addTask { try await body(index) }
+        next += 1
+      }
+      while try await group.next() != nil {
+        guard next < count else { continue }
+        let index = next
+        group.addTask { try await body(index) }
+        next += 1
+      }
+    }
+  }
+
+  private func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () -> Bool) async throws
+  {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+      guard ContinuousClock.now < deadline else { throw LoadError("timed out waiting for \(what): \(loop.progress())") }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+  }
+}
+
+/// CPU and memory of the `erizo-worker` processes, and of this process, from `/proc`. CPU time is
+/// the sum of every thread's `schedstat` run time (nanoseconds, where `stat` counts 10 ms ticks).
+enum WorkerProcesses {
+  static func pids() -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry in
+      guard let pid = Int32(entry),
+        let name = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),
+        name.trimmingCharacters(in: .whitespacesAndNewlines) == "erizo-worker"
+      else { return nil }
+      return pid
+    }
+  }
+
+  /// Seconds of CPU used so far by every thread of `pid`.
+  static func cpuSeconds(_ pid: Int32) -> Double {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    let nanoseconds = tasks.compactMap { task -> UInt64? in
+      guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8) else {
+        return nil
+      }
+      return text.split(separator: " ").first.flatMap { UInt64($0) }
+    }
+    return Double(nanoseconds.reduce(0, +)) / 1e9
+  }
+
+  static func workersCPU() -> Double { pids().map(cpuSeconds).reduce(0, +) }
+  static func selfCPU() -> Double { cpuSeconds(getpid()) }
+  static func residentBytes() -> Int { pids().map { ProcessStats.residentBytes($0) }.reduce(0, +) }
+}
