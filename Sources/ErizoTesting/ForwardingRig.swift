@@ -118,13 +118,18 @@ public final class ForwardingRig {
     return engine.counters.forwardedPackets - before
   }
 
-  /// A VP8 RTP packet (PT 96, SSRC 1111, timestamp 0x10_0000) of `size` bytes, written in place.
-  static func writeVP8(into out: UnsafeMutableRawBufferPointer, sequence: UInt16, key: Bool, size: Int) {
+  /// Writes a VP8 RTP packet of `size` bytes in place: payload type 96, the VP8 descriptor (start
+  /// of partition) and a payload header whose P bit is clear on a key frame, then 0xAB filler.
+  /// Shared by every synthetic publisher (this rig, `erizo-bench media` and `erizo-bench load`).
+  public static func writeVP8(
+    into out: UnsafeMutableRawBufferPointer, sequence: UInt16, timestamp: UInt32 = 0x0010_0000, ssrc: UInt32 = 1111,
+    key: Bool, size: Int
+  ) {
     out.storeBytes(of: UInt32(0x8060_0000 | UInt32(sequence)).bigEndian, toByteOffset: 0, as: UInt32.self)
-    out.storeBytes(of: UInt32(0x0010_0000).bigEndian, toByteOffset: 4, as: UInt32.self)
-    out.storeBytes(of: UInt32(1111).bigEndian, toByteOffset: 8, as: UInt32.self)
-    out[12] = 0x10  // VP8 descriptor: start of partition
-    out[13] = key ? 0x9c : 0x9d  // payload header: P bit clear on a key frame
+    out.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
+    out.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+    out[12] = 0x10
+    out[13] = key ? 0x9c : 0x9d
     for index in 14..<size { out[index] = 0xAB }
   }
 }

@@ -110,10 +110,15 @@ extension Duration {
   }
 }
 
-extension Array where Element == Duration {
-  func percentile(_ fraction: Double) -> Duration {
-    guard !isEmpty else { return .zero }
+extension Array where Element: Comparable {
+  /// The sample at `fraction` of the sorted samples (nearest rank), or `empty` when there are none.
+  func percentile(_ fraction: Double, empty: Element) -> Element {
+    guard !isEmpty else { return empty }
     let sorted = self.sorted()
     return sorted[Swift.min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction + 0.5))]
   }
+}
+
+extension Array where Element == Duration {
+  func percentile(_ fraction: Double) -> Duration { percentile(fraction, empty: .zero) }
 }

@@ -35,21 +35,13 @@ struct MediaBench: ParsableCommand {
 
   static func threadCPU() -> Double { ThreadClock.nanoseconds() }
 
-  static func rtp(sequence: UInt16, ssrc: UInt32 = 1111, key: Bool = true, size: Int = 1200) -> [UInt8] {
-    var packet: [UInt8] = [
-      0x80, 96, UInt8(sequence >> 8), UInt8(sequence & 0xFF), 0, 0, 0x10, 0, UInt8(ssrc >> 24),
-      UInt8(ssrc >> 16 & 0xFF), UInt8(ssrc >> 8 & 0xFF), UInt8(ssrc & 0xFF), 0x10, key ? 0x9c : 0x9d,
-    ]
-    packet += [UInt8](repeating: 0xAB, count: size - packet.count)
-    return packet
-  }
-
   /// ns of CPU per protect + unprotect of one packet.
   static func srtpCost(profile: SrtpProfile, packets: Int) throws -> Double {
     let key = (0..<profile.masterLength).map { UInt8($0) }
     let sender = try SrtpSession(profile: profile, key: key, direction: .outbound)
     let receiver = try SrtpSession(profile: profile, key: key, direction: .inbound)
-    let plain = rtp(sequence: 0)
+    var plain = [UInt8](repeating: 0, count: 1200)
+    plain.withUnsafeMutableBytes { ForwardingRig.writeVP8(into: $0, sequence: 0, key: true, size: 1200) }
     var buffer = [UInt8](repeating: 0, count: 1500)
     let start = threadCPU()
     for index in 0..<packets {

@@ -19,12 +19,16 @@ actor AgentDirectory {
     self.logger = logger
   }
 
+  /// The replies to one `getErizoAgents` broadcast gathered over `window` (none if the bus fails).
+  private func askAgents(window: Duration) async -> [JSONValue] {
+    (try? await bus.broadcastCollecting(
+      topic: BusTopology.agentTopic, method: "getErizoAgents", args: [], window: window)) ?? []
+  }
+
   /// One `getErizoAgents` broadcast; returns the agents that have now been silent too long.
   func poll(window: Duration) async -> [AgentTable.Agent] {
     let sentAt = ContinuousClock.now
-    let replies =
-      (try? await bus.broadcastCollecting(
-        topic: BusTopology.agentTopic, method: "getErizoAgents", args: [], window: window)) ?? []
+    let replies = await askAgents(window: window)
     let gone = table.poll(replies: replies, sentAt: sentAt)
     for agent in gone {
       logger.warning("agent silent, removed", metadata: [LogMetadataKey.agentID: "\(agent.id)"])
@@ -39,12 +43,7 @@ actor AgentDirectory {
   private func refreshIfStale(window: Duration) async {
     if let refresh { return await refresh.value }
     if let lastRefresh, ContinuousClock.now - lastRefresh < .seconds(1) { return }
-    let task = Task { [bus] in
-      let replies =
-        (try? await bus.broadcastCollecting(
-          topic: BusTopology.agentTopic, method: "getErizoAgents", args: [], window: window)) ?? []
-      self.apply(replies)
-    }
+    let task = Task { self.apply(await self.askAgents(window: window)) }
     refresh = task
     await task.value
     refresh = nil

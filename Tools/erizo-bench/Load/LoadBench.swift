@@ -262,10 +262,7 @@ actor LoadRun {
     let seconds = (ContinuousClock.now - started) / .seconds(1)
     try await Task.sleep(for: .milliseconds(500))  // the window's last packets arrive
     let (received, delays) = loop.windowResults()
-    let sorted = delays.sorted()
-    func percentile(_ fraction: Double) -> Double {
-      sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]) / 1000
-    }
+    func percentile(_ fraction: Double) -> Double { Double(delays.percentile(fraction, empty: 0)) / 1000 }
     return LoadStep(
       n: n, subscribers: subscribers, publishers: publishers, expected: Int(packets) * subscribers, received: received,
       seconds: seconds, p50: percentile(0.5), p99: percentile(0.99),

@@ -1,4 +1,5 @@
 import ErizoCore
+import ErizoTesting
 import Foundation
 import MediaWorker
 import SDP
@@ -12,6 +13,7 @@ final class SyntheticPeer {
   enum Direction { case send, receive }
 
   static let ssrc: UInt32 = 0x5EED_0001
+  /// The payload type `ForwardingRig.writeVP8` writes.
   static let payloadType: UInt8 = 96
 
   let direction: Direction
@@ -200,15 +202,10 @@ final class SyntheticPeer {
   func sendVideo(index: UInt32, sequence: UInt16, timestamp: UInt32, key: Bool, size: Int, sentAt: UInt64) {
     guard let srtpOut else { return }
     sendBuffer.withUnsafeMutableBytes { out in
-      out.storeBytes(of: (0x8000 | UInt16(Self.payloadType)).bigEndian, toByteOffset: 0, as: UInt16.self)
-      out.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
-      out.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
-      out.storeBytes(of: Self.ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
-      out[12] = 0x10
-      out[13] = key ? 0x9c : 0x9d
+      ForwardingRig.writeVP8(
+        into: out, sequence: sequence, timestamp: timestamp, ssrc: Self.ssrc, key: key, size: size)
       out.storeBytes(of: index.bigEndian, toByteOffset: 14, as: UInt32.self)
       out.storeBytes(of: sentAt.bigEndian, toByteOffset: 18, as: UInt64.self)
-      for offset in 26..<size { out[offset] = 0xAB }
       guard let length = try? srtpOut.protectRTP(out, length: size) else { return }
       sendRaw(UnsafeRawBufferPointer(rebasing: out[..<length]))
     }
