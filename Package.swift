@@ -134,8 +134,8 @@ let package = Package(
     .executableTarget(
       name: "erizo-bench",
       dependencies: [
-        "AMQP", "AMQPRPC", "ErizoCore", "ErizoRoleSupport", "Nuve", "MediaWorker", "SDP", "ErizoTesting", hummingbird,
-        argumentParser, log,
+        "AMQP", "AMQPRPC", "ErizoCore", "ErizoRoleSupport", "Nuve", "MediaWorker", "SDP", "SocketIO", "ErizoTesting",
+        hummingbird, .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"), argumentParser, log,
       ],
       path: "Tools/erizo-bench",
       swiftSettings: strictSettings),

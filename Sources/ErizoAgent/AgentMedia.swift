@@ -119,8 +119,11 @@ extension AgentCore {
       _ = try? await pool.request(
         on: room.worker, "rtpObserver.addProducer", handlerID: observerID, data: ["producerId": .string(producerID)])
     }
-    // Every other joined peer of the room consumes it.
-    let others = room.clients.values.filter { $0.id != client.id && $0.joined }.map(\.id)
+    // Every other joined peer of the room consumes it. The room is read again here, in the same
+    // actor turn as the producer was stored: a peer that joined while the worker made the
+    // producer is in it now, and a peer joining later finds the producer stored.
+    let clients = rooms.room(room.id)?.clients ?? [:]
+    let others = clients.values.filter { $0.id != client.id && $0.joined }.map(\.id)
     Task {
       for other in others { await self.createConsumer(roomID: room.id, clientID: other, producer: producer) }
     }
@@ -204,8 +207,9 @@ extension AgentCore {
   func createConsumer(roomID: String, clientID: String, producer: AgentRooms.Producer) async {
     guard let room = rooms.room(roomID), let client = room.clients[clientID], client.joined,
       let transportID = client.consumingTransport, let capabilities = client.rtpCapabilities,
-      capabilities.canConsume(producer.consumable)
+      capabilities.canConsume(producer.consumable), !client.consumedProducers.contains(producer.id)
     else { return }
+    rooms.update(clientID, inRoom: roomID) { _ = $0.consumedProducers.insert(producer.id) }
     guard var parameters = try? capabilities.consumerParameters(consumable: producer.consumable, enableRTX: false)
     else {
       return

@@ -361,6 +361,72 @@ extension ControllerProcessTests {
   }
 }
 
+extension ControllerProcessTests {
+  /// Peers that join and produce at the same moment, as a room does when everyone arrives at once:
+  /// every peer gets exactly one consumer of every other peer's producer, whichever of `join` and
+  /// `produce` the agent handles first (a producer made while another peer joined was missed).
+  @Test(.timeLimit(.minutes(2)))
+  func concurrentJoinsAndProducesMakeEveryConsumerOnce() async throws {
+    let agent = try AgentUnderTest.launch(workers: 1)
+    defer { agent.stop() }
+    let probe = RabbitMQBusMaker(endpoint: Self.endpoint).makeBus().0
+    let offers = Mutex<[(client: String, producer: String)]>([])
+    try await withRunningBuses([probe]) { _ in
+      await probe.serve(queue: "erizoController_ec-race") { request in
+        let args = request.positionalArgs
+        guard request.method == "forwordSingleMsgToClient", args.count == 3, let client = args[0].stringValue else {
+          return .none
+        }
+        if args[2] == "newConsumer", let producer = args[1]["data"]?["producerId"]?.stringValue {
+          offers.withLock { $0.append((client, producer)) }
+        }
+        return .data(["event": "success", "msg": ["data": [:]]])
+      }
+      let id = try await agent.waitForID(on: probe)
+      let queue = "ErizoAgent_\(id)"
+      _ = try await probe.call(queue, method: "getMediasoupWork", args: ["race-room", "ec-race"], timeout: .seconds(5))
+      @Sendable func request(_ client: String, _ method: String, _ data: JSONValue = [:]) async throws -> JSONValue {
+        let reply = try await probe.call(
+          queue, method: "handleUserRequest", args: ["race-room", .string(client), "u", .string(method), data],
+          timeout: .seconds(5))
+        guard reply["retEvent"] == "success" else {
+          throw ConformanceFailure(description: "\(client) \(method): \(reply)")
+        }
+        return reply["data"]?["data"] ?? .null
+      }
+      let peers = (0..<8).map { "peer-\($0)" }
+      let producers = try await withThrowingTaskGroup(of: (String, String).self) { group in
+        for (index, peer) in peers.enumerated() {
+          group.addTask {
+            let capabilities = try await request(peer, "getRouterRtpCapabilities")
+            let sending = try await request(peer, "createWebRtcTransport", ["producing": true, "consuming": false])
+            _ = try await request(peer, "createWebRtcTransport", ["producing": false, "consuming": true])
+            _ = try await request(peer, "join", ["displayName": .string(peer), "rtpCapabilities": capabilities])
+            let produced = try await request(
+              peer, "produce",
+              [
+                "transportId": sending["id"] ?? .null, "kind": "video",
+                "rtpParameters": [
+                  "mid": "0", "codecs": [["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000]],
+                  "encodings": [["ssrc": .int(1000 + index)]], "headerExtensions": [],
+                ],
+              ])
+            return (peer, produced["id"]?.stringValue ?? "")
+          }
+        }
+        return try await group.reduce(into: [String: String]()) { $0[$1.0] = $1.1 }
+      }
+      let expected = Set(
+        peers.flatMap { peer in peers.filter { $0 != peer }.map { "\(peer) ← \(producers[$0] ?? "?")" } })
+      #expect(await eventually { offers.withLock { $0.count } >= expected.count })
+      try await Task.sleep(for: .milliseconds(500))  // a duplicate would arrive in this time
+      let got = offers.withLock { $0.map { "\($0.client) ← \($0.producer)" } }
+      #expect(Set(got) == expected, "missing: \(expected.subtracting(got).sorted())")
+      #expect(got.count == expected.count, "duplicates: \(got.count - Set(got).count)")
+    }
+  }
+}
+
 /// One `erizo agent` process on the controller tests' virtual host, found by a tag in its metadata.
 struct AgentUnderTest {
   let process: Process

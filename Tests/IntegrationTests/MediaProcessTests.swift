@@ -160,9 +160,12 @@ struct MediaProcessTests {
     #expect(FileManager.default.fileExists(atPath: screenshot), "screenshot saved: \(result)")
   }
 
-  /// NACK: the subscriber loses every 12th video packet on arrival (each sequence number once);
-  /// the worker resends each NACKed one from the producer's cache and the video keeps decoding.
-  /// pymediasoup offers no RTX, so the resends come on the media stream (RTX is covered by
+  /// NACK both ways. Downlink: the subscriber loses every 12th video packet on arrival (each
+  /// sequence number once); the worker resends each NACKed one from the producer's cache and the
+  /// video keeps decoding. Uplink: the publisher's every 12th video packet is never sent; the
+  /// worker NACKs the gaps, aiortc resends them on its RTX stream, the worker unwraps them, and
+  /// the producer's stream ends with almost nothing lost. pymediasoup's receiving side offers no
+  /// RTX, so the downlink resends come on the media stream (downlink RTX is covered by
   /// `MediaEngineTests.nackedPacketsGoAgainAsRtx`).
   @Test(.enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(3)))
   func nackedVideoIsResent() throws {
@@ -176,6 +179,17 @@ struct MediaProcessTests {
     #expect(recovered * 10 >= dropped * 9, "nine in ten lost packets come back: \(result)")
     #expect((result["stats"]?["nackCount"]?.intValue ?? 0) > 0, "\(result)")
     #expect((result["stats"]?["packetsRepaired"]?.intValue ?? 0) >= recovered, "\(result)")
+    let uplinkDropped = result["uplink_dropped"]?.intValue ?? 0
+    let uplinkResent = result["uplink_resent"]?.intValue ?? 0
+    let producer = result["producer_stats"] ?? .null
+    #expect(uplinkDropped >= 10, "\(result)")
+    #expect(uplinkResent * 10 >= uplinkDropped * 9, "nine in ten gaps are NACKed and resent: \(result)")
+    #expect((producer["nackCount"]?.intValue ?? 0) > 0, "\(result)")
+    #expect((producer["nackPacketCount"]?.intValue ?? 0) >= uplinkResent, "\(result)")
+    #expect(result["uplink_rtx"] == true, "\(result)")
+    #expect((producer["packetsRepaired"]?.intValue ?? 0) * 10 >= uplinkDropped * 9, "RTX unwrapped: \(result)")
+    // The resent packets fill the stream's gaps: what stays lost is at most the last moments'.
+    #expect((producer["packetsLost"]?.intValue ?? 99) * 10 <= uplinkDropped, "\(result)")
   }
 
   /// The agent's fault test: SIGKILL to the worker of one of two rooms carrying media.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs inside a fresh network namespace (`unshare --net`, only `lo`): starts `erizo all` with one
 # media worker on loopback and runs `erizo-bench load` against it, one scenario after another.
-#   load_in_namespace.sh BIN_DIR JSON_OUT "SCENARIO STEPS" ["SCENARIO STEPS" …] [-- extra load options]
-# Each scenario's table goes to stdout; every step's JSON line is appended to JSON_OUT.
+#   load_in_namespace.sh BIN_DIR JSON_OUT "SCENARIO STEPS [OPTIONS]" … [-- options for every run]
+# e.g. "rooms 8,16 --signalling socketio". Each run's table goes to stdout; every step's JSON line
+# is appended to JSON_OUT.
 set -euo pipefail
 bin=$1
 json=$2
@@ -27,8 +28,10 @@ for _ in $(seq 1 150); do
 done
 status=0
 for run in "${runs[@]}"; do
-  read -r scenario steps <<<"$run"
-  "$bin/erizo-bench" load "$scenario" --steps "$steps" --json "$json" "${extra[@]}" || status=$?
+  read -r scenario steps options <<<"$run"
+  # shellcheck disable=SC2086 # the run's own options are words
+  "$bin/erizo-bench" load "$scenario" --steps "$steps" --json "$json" ${options:-} "${extra[@]}" || status=$?
+  echo
   [ "$status" = 0 ] || break
 done
 if [ "$status" != 0 ]; then tail -30 "$data/erizo.log" >&2; fi

@@ -16,6 +16,9 @@ struct AgentRooms: Sendable {
     var transports: [String: Transport] = [:]
     var producers: [String: Producer] = [:]
     var consumers: [String: Consumer] = [:]
+    /// Producers this client has a consumer of, or one being made: `join` and another peer's
+    /// `produce` can both reach the same pair, and only the first makes the consumer.
+    var consumedProducers: Set<String> = []
 
     /// The transport this client receives on (`appData.consuming`), if it made one.
     var consumingTransport: String? {

@@ -5,6 +5,7 @@ internal import HTTPTypes
 internal import Hummingbird
 internal import Logging
 internal import NIOCore
+internal import Synchronization
 
 /// The browser demo (issue 8): the page at `/`, and the two small calls it makes besides WHIP and
 /// WHEP. Served only when `controller.demo` is on (the default of `erizo all`):
@@ -21,6 +22,9 @@ struct DemoEndpoint: Sendable {
   /// The superservice from the configuration; empty parts come from Nuve's `superservice.json`.
   let configuredCredentials: (id: String, key: String)
   let nuveDataDirectory: String
+  /// Lookups of a room by name in flight: concurrent tokens for one new room share one lookup
+  /// (or creation), where two would each make a room of that name.
+  let lookups = RoomLookups()
 
   static func make(role: ControllerRole, state: ControllerState, logger: Logger) -> DemoEndpoint? {
     guard role.configuration.demoEnabled else { return nil }
@@ -71,7 +75,7 @@ struct DemoEndpoint: Sendable {
       return Self.reply(.badRequest, "room (1-64) and name (1-32): letters, digits, space, '-' and '_'")
     }
     do {
-      let roomID = try await nuve.room(named: room)
+      let roomID = try await lookups.roomID(named: room) { try await nuve.room(named: room) }
       let token = try await nuve.token(roomID: roomID, user: name)
       let reply: JSONValue = ["roomId": .string(roomID), "token": .string(token)]
       return Self.reply(.ok, reply.jsonText, type: "application/json")
@@ -92,5 +96,21 @@ struct DemoEndpoint: Sendable {
     Response(
       status: status, headers: [.contentType: type, .cacheControl: "no-store"],
       body: .init(byteBuffer: ByteBuffer(string: body)))
+  }
+}
+
+/// Coalesces concurrent find-or-create calls for the same room name into one.
+final class RoomLookups: Sendable {
+  private let inFlight = Mutex<[String: Task<String, any Error>]>([:])
+
+  func roomID(named name: String, _ lookup: @escaping @Sendable () async throws -> String) async throws -> String {
+    let task = inFlight.withLock { tasks in
+      if let running = tasks[name] { return running }
+      let task = Task { try await lookup() }
+      tasks[name] = task
+      return task
+    }
+    defer { inFlight.withLock { tasks in if tasks[name] == task { tasks[name] = nil } } }
+    return try await task.value
   }
 }

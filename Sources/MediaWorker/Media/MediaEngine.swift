@@ -22,6 +22,9 @@ public final class MediaEngine {
   /// One send buffer for the whole worker: every forwarded packet is rewritten and protected here.
   private var scratch = [UInt8](repeating: 0, count: 65_536)
   private var rtcpScratch: [UInt8] = []
+  /// Some producer has gaps to NACK; the next NACK round is due at `nextNackPoll`.
+  private var nackPending = false
+  private var nextNackPoll = ContinuousClock.now
   public private(set) var counters = Counters()
   /// The origin of the millisecond times the stream statistics keep.
   private let epoch = ContinuousClock.now
@@ -306,6 +309,10 @@ public final class MediaEngine {
           "score": .int(Int(producer.score)), "packetsLost": .int(Int(producer.stream?.packetsLost ?? 0)),
           "fractionLost": .int(Int(producer.stream?.fractionLost ?? 0)),
           "jitter": .int(Int(producer.stream?.jitter ?? 0)),
+          "rtxSsrc": producer.rtxSsrc.map { .int(Int($0)) } ?? .null, "nackCount": .int(producer.nackCount),
+          "nackPacketCount": .int(producer.nackPacketCount),
+          "packetsRetransmitted": .int(producer.packetsRetransmitted),
+          "packetsRepaired": .int(producer.packetsRepaired), "rtxPacketsDiscarded": .int(producer.rtxPacketsDiscarded),
         ]
       ]
     default:
@@ -474,20 +481,56 @@ public final class MediaEngine {
   private func receiveRtp(
     _ transport: WebRtcTransport, packet: UnsafeMutableRawBufferPointer, now: ContinuousClock.Instant
   ) {
-    guard let srtp = transport.srtpIn, let length = try? srtp.unprotectRTP(packet, length: packet.count) else {
+    guard let srtp = transport.srtpIn, var length = try? srtp.unprotectRTP(packet, length: packet.count) else {
       counters.droppedPackets += 1
       return
     }
-    let plain = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])
-    guard let rtp = RtpPacket.parse(plain) else {
+    var plain = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])
+    guard var rtp = RtpPacket.parse(plain) else {
       counters.malformedPackets += 1
       return
     }
-    guard let producer = findProducer(transport, rtp, plain) else {
+    let producer: Producer
+    var recovered = false
+    if let media = findProducer(transport, rtp, plain) {
+      producer = media
+    } else if let repairing = findRtxProducer(transport, rtp, plain) {
+      // A retransmission the publisher sent on its RTX stream: back to the packet it repairs.
+      producer = repairing
+      producer.packetsRetransmitted += 1
+      guard let mediaSsrc = producer.ssrc, let payloadType = producer.rtxPayloadTypes[rtp.payloadType],
+        let unwrapped = unwrapRtx(packet, length: length, payloadType: payloadType, ssrc: mediaSsrc),
+        let original = RtpPacket.parse(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<unwrapped]))
+      else {
+        // Padding only (bandwidth probing) or no media stream yet.
+        producer.rtxPacketsDiscarded += 1
+        return
+      }
+      length = unwrapped
+      plain = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])
+      rtp = original
+      recovered = true
+    } else {
       counters.droppedPackets += 1
       return
     }
     let nowMs = milliseconds(now)
+    var isKeyFrame: Bool?
+    if producer.nack != nil {
+      let key = KeyFrames.isKeyFrame(producer.codec, payload: UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange]))
+      isKeyFrame = key
+      switch producer.nack!.receive(sequence: rtp.sequenceNumber, isKeyFrame: key, nowMs: nowMs) {
+      case .notMissing where recovered:
+        producer.rtxPacketsDiscarded += 1
+        return
+      case .keyFrameNeeded:
+        requestKeyFrame(producer, now: now, force: false)
+      default:
+        break
+      }
+      if producer.nack!.missing > 0 { nackPending = true }
+    }
+    if recovered { producer.packetsRepaired += 1 }
     var scoreChanged = false
     if producer.stream == nil {
       producer.stream = RtpReceiveStream(ssrc: rtp.ssrc, clockRate: producer.clockRate)
@@ -513,7 +556,6 @@ public final class MediaEngine {
     }
     producer.cache?.store(sequence: rtp.sequenceNumber, packet: plain, nowMs: nowMs)
     let payload = UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange])
-    var isKeyFrame: Bool?
     for id in producer.consumerIDs {
       guard let consumer = consumers[id], consumer.active, let target = transports[consumer.transportID],
         let srtpOut = target.srtpOut, let tuple = target.ice.selectedTuple
@@ -543,6 +585,22 @@ public final class MediaEngine {
       counters.forwardedPackets += 1
       counters.forwardedBytes += sent
     }
+  }
+
+  /// The producer whose RTX stream an RTP packet is on: by the RTX SSRC, else by an RTX payload type
+  /// and the MID extension (which then binds the RTX SSRC).
+  private func findRtxProducer(_ transport: WebRtcTransport, _ rtp: RtpPacket, _ bytes: UnsafeRawBufferPointer)
+    -> Producer?
+  {
+    for producer in transport.producers.values where producer.rtxSsrc == rtp.ssrc { return producer }
+    for producer in transport.producers.values
+    where producer.rtxSsrc == nil && producer.midExtensionID != 0 && producer.rtxPayloadTypes[rtp.payloadType] != nil {
+      if let range = rtp.extensionValue(producer.midExtensionID, in: bytes), bytes[range].elementsEqual(producer.mid) {
+        producer.rtxSsrc = rtp.ssrc
+        return producer
+      }
+    }
+    return nil
   }
 
   /// The producer of an RTP packet: by SSRC, else by the MID extension (which then binds the SSRC).
@@ -727,6 +785,7 @@ public final class MediaEngine {
 
   /// Runs the timers: ICE consent, DTLS retransmission, and RTCP sender reports (every second).
   public func tick(now: ContinuousClock.Instant) {
+    sendNacks(now: now)
     for id in observers.keys {
       switch observers[id]?.evaluate(now: now) {
       case .volumes(let loudest)?:
@@ -775,9 +834,37 @@ public final class MediaEngine {
     }
   }
 
+  /// Every 40 ms while some producer has gaps: one generic NACK per such producer to its publisher.
+  private func sendNacks(now: ContinuousClock.Instant) {
+    guard nackPending, now >= nextNackPoll else { return }
+    nextNackPoll = now + Self.nackInterval
+    nackPending = false
+    let nowMs = milliseconds(now)
+    for transport in transports.values where transport.srtpOut != nil {
+      rtcpScratch.removeAll(keepingCapacity: true)
+      for producer in transport.producers.values where (producer.nack?.missing ?? 0) > 0 {
+        guard let ssrc = producer.ssrc else { continue }
+        let due = producer.nack!.poll(nowMs: nowMs, roundTripMs: NackGenerator.defaultRoundTripMs)
+        if producer.nack!.missing > 0 { nackPending = true }
+        guard !due.isEmpty else { continue }
+        producer.nackCount += 1
+        producer.nackPacketCount += due.count
+        Rtcp.appendNack(to: &rtcpScratch, sender: 1, media: ssrc, sequences: due)
+        if rtcpScratch.count > 1000 {
+          sendRtcp(rtcpScratch, on: transport)
+          rtcpScratch.removeAll(keepingCapacity: true)
+        }
+      }
+      if !rtcpScratch.isEmpty { sendRtcp(rtcpScratch, on: transport) }
+    }
+  }
+
+  static let nackInterval = Duration.milliseconds(40)
+
   /// The longest the loop may sleep before `tick` is due.
   public func nextTimeout() -> Duration {
     var wait = Duration.milliseconds(200)
+    if nackPending { wait = min(wait, nextNackPoll - .now) }
     for transport in transports.values {
       if let dtls = transport.dtls.timeout(), dtls < wait { wait = dtls }
     }

@@ -39,6 +39,17 @@ final class Producer {
   /// Video: the last packets received, for the consumers' NACKs (audio NACK is opt-in in mediasoup
   /// and not offered here).
   var cache: PacketCache?
+  /// Video whose first codec takes NACK: the gaps to ask the publisher for (spec §5.2).
+  var nack: NackGenerator?
+  /// The publisher's RTX stream, when it sends one: its SSRC (given, or learnt through the MID),
+  /// and its payload types → the media payload type each one repairs (`apt`).
+  var rtxSsrc: UInt32?
+  var rtxPayloadTypes: [UInt8: UInt8] = [:]
+  var nackCount = 0
+  var nackPacketCount = 0
+  var packetsRetransmitted = 0
+  var packetsRepaired = 0
+  var rtxPacketsDiscarded = 0
 
   /// `score` notification data and the `score` field of stats: one entry per encoding.
   var scores: JSONValue {
@@ -61,6 +72,12 @@ final class Producer {
       throw .error("only single-encoding producers are supported")
     }
     ssrc = encodings[0]["ssrc"]?.intValue.map { UInt32(truncatingIfNeeded: $0) }
+    rtxSsrc = encodings[0]["rtx"]?["ssrc"]?.intValue.map { UInt32(truncatingIfNeeded: $0) }
+    for codec in codecs where codec["mimeType"]?.stringValue?.lowercased().hasSuffix("/rtx") == true {
+      if let payloadType = codec["payloadType"]?.intValue, let apt = codec["parameters"]?["apt"]?.intValue {
+        rtxPayloadTypes[UInt8(truncatingIfNeeded: payloadType)] = UInt8(truncatingIfNeeded: apt)
+      }
+    }
     for codec in data["rtpMapping"]?["codecs"]?.arrayValue ?? [] {
       if let from = codec["payloadType"]?.intValue, let to = codec["mappedPayloadType"]?.intValue {
         payloadTypes[UInt8(truncatingIfNeeded: from)] = UInt8(truncatingIfNeeded: to)
@@ -80,6 +97,10 @@ final class Producer {
     mid = Array((parameters?["mid"]?.stringValue ?? "").utf8)
     paused = data["paused"] == true
     if kind == "video" { cache = PacketCache() }
+    let feedback = codecs.first?["rtcpFeedback"]?.arrayValue ?? []
+    if kind == "video", feedback.contains(where: { $0["type"] == "nack" && ($0["parameter"] ?? "") == "" }) {
+      nack = NackGenerator()
+    }
   }
 
   static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"

@@ -115,3 +115,25 @@ public func wrapRtx(
   RtpPacket.write32(packet, 8, ssrc)
   return start + 2 + payloadLength
 }
+
+/// RFC 4588 in reverse: turns an RTX packet at `packet[..<length]` back into the packet it repairs,
+/// in place — the sequence number from the OSN, the media payload type and SSRC given. Returns the
+/// new length, or nil when the packet carries no OSN (RTX padding, sent to probe bandwidth) or does
+/// not parse.
+public func unwrapRtx(
+  _ packet: UnsafeMutableRawBufferPointer, length: Int, payloadType: UInt8, ssrc: UInt32
+) -> Int? {
+  guard let parsed = RtpPacket.parse(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])),
+    parsed.payloadRange.count >= 2
+  else { return nil }
+  let start = parsed.payloadRange.lowerBound
+  let payloadLength = parsed.payloadRange.count - 2
+  let base = packet.baseAddress!
+  packet[2] = packet[start]
+  packet[3] = packet[start + 1]
+  memmove(base.advanced(by: start), base.advanced(by: start + 2), payloadLength)
+  packet[0] &= 0xDF  // the padding went with the RTX payload's end
+  packet[1] = packet[1] & 0x80 | payloadType
+  RtpPacket.write32(packet, 8, ssrc)
+  return start + payloadLength
+}

@@ -291,6 +291,88 @@ struct MediaEngineTests {
     #expect(entry?["nackCount"] == 2 && entry?["nackPacketCount"] == 4 && entry?["packetsRetransmitted"] == 2)
   }
 
+  /// Gaps in a publisher's stream: a generic NACK goes to the publisher on the timer, its RTX
+  /// packet is unwrapped and forwarded as the packet it repairs, a second copy is discarded, and
+  /// the next NACK lists only what is still missing.
+  @Test func gapsAreNackedToThePublisherAndRepairedByItsRtx() throws {
+    var setup = try Setup()
+    let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
+    let feedback: JSONValue = [["type": "nack"], ["type": "nack", "parameter": "pli"]]
+    _ = setup.request(
+      "transport.produce", "send",
+      [
+        "producerId": "p", "kind": "video",
+        "rtpParameters": [
+          "codecs": [
+            ["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000, "rtcpFeedback": feedback],
+            ["mimeType": "video/rtx", "payloadType": 97, "clockRate": 90000, "parameters": ["apt": 96]],
+          ],
+          "encodings": [["ssrc": 1111, "rtx": ["ssrc": 1112]]],
+        ],
+        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 101]]],
+      ])
+    _ = setup.request(
+      "transport.consume", "recv",
+      [
+        "consumerId": "c", "producerId": "p", "kind": "video", "type": "simple",
+        "rtpParameters": [
+          "codecs": [["mimeType": "video/VP8", "payloadType": 101, "clockRate": 90000]], "encodings": [["ssrc": 2222]],
+        ],
+      ])
+    _ = publisher.received(sockets)
+    for seq: UInt16 in [10, 11, 14] { try publisher.sendRtp(Self.vp8(seq: seq, key: seq == 10), to: engine) }
+    let forwarded = subscriber.received(sockets).rtp.compactMap { packet in
+      packet.withUnsafeBytes { RtpPacket.parse($0)?.sequenceNumber }
+    }
+    #expect(forwarded.count == 3)
+    let first = try #require(forwarded.first)
+
+    func nacked(_ packets: [[UInt8]]) -> [UInt16] {
+      packets.flatMap { packet in
+        packet.withUnsafeBytes { bytes in
+          (Rtcp.packets(bytes) ?? []).filter { $0.type == 205 && $0.count == 1 }.flatMap { header in
+            Rtcp.feedbackSSRCs(bytes, header)?.media == 1111 ? Rtcp.nackedSequenceNumbers(bytes, header) : []
+          }
+        }
+      }
+    }
+    #expect(nacked(publisher.received(sockets).rtcp).isEmpty, "nothing before the timer")
+    engine.tick(now: .now + .milliseconds(60))
+    #expect(nacked(publisher.received(sockets).rtcp) == [12, 13])
+
+    // The publisher resends 12 on its RTX stream: the subscriber gets it as the packet it was.
+    func retransmission(_ rtxSequence: UInt16) -> [UInt8] {
+      var rtx = Self.vp8(seq: 12, key: false) + [0, 0]
+      let length = rtx.withUnsafeMutableBytes {
+        wrapRtx($0, length: $0.count - 2, payloadType: 97, ssrc: 1112, sequenceNumber: rtxSequence)
+      }
+      return Array(rtx[..<(length ?? 0)])
+    }
+    try publisher.sendRtp(retransmission(500), to: engine)
+    let repaired = subscriber.received(sockets).rtp.compactMap { packet in
+      packet.withUnsafeBytes { bytes -> (RtpPacket, [UInt8])? in
+        guard let rtp = RtpPacket.parse(bytes) else { return nil }
+        return (rtp, Array(bytes[rtp.payloadRange]))
+      }
+    }
+    #expect(repaired.count == 1)
+    #expect(repaired.first?.0.ssrc == 2222 && repaired.first?.0.payloadType == 101)
+    #expect(repaired.first?.0.sequenceNumber == first &+ 2, "in its place between 11 and 14")
+    #expect(repaired.first?.1 == Array(Self.vp8(seq: 12, key: false)[12...]), "the original payload")
+
+    // A second retransmission of the same packet is discarded.
+    try publisher.sendRtp(retransmission(501), to: engine)
+    #expect(subscriber.received(sockets).rtp.isEmpty)
+
+    engine.tick(now: .now + .milliseconds(200))
+    #expect(nacked(publisher.received(sockets).rtcp) == [13], "only what is still missing, one round trip later")
+    let stats = setup.request("producer.getStats", "p")
+    guard case .accepted(_, let producerStats)? = stats else { throw ConformanceError("\(String(describing: stats))") }
+    let entry = producerStats.arrayValue?.first
+    #expect(entry?["rtxSsrc"] == 1112 && entry?["nackCount"] == 2 && entry?["nackPacketCount"] == 3)
+    #expect(entry?["packetsRetransmitted"] == 2 && entry?["packetsRepaired"] == 1 && entry?["rtxPacketsDiscarded"] == 1)
+  }
+
   @Test func rejectsBadRequestsAndDropsStrangers() throws {
     var setup = try Setup()
     let bad = setup.request("transport.produce", "send", ["producerId": "p", "kind": "data"])

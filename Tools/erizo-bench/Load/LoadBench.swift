@@ -5,13 +5,18 @@ import Foundation
 import MediaWorker
 
 /// `erizo-bench load`: real WebRTC clients in this process (our ICE, DTLS client and SRTP on real
-/// UDP sockets) against a running `erizo all` or cluster, signalled over WHIP and WHEP. The
-/// worker's CPU comes from `/proc` for the `erizo-worker` processes only; this process's own CPU
-/// is reported apart (docs/BENCHMARKS.md).
+/// UDP sockets) against a running `erizo all` or cluster, signalled over WHIP/WHEP or over the
+/// Socket.IO client protocol (mediasoup-signal). The worker's CPU comes from `/proc` for the
+/// `erizo-worker` processes only; this process's own CPU is reported apart (docs/BENCHMARKS.md).
 ///
 /// Scenarios:
 /// - `fanout`: one publisher, subscribers added up to each step of N (1 → N);
-/// - `rooms`: N-party rooms, every peer publishing and playing every other peer, N in steps.
+/// - `rooms`: one N-party room, every peer publishing and playing every other peer, N in steps;
+/// - `smallrooms`: N rooms of `--room-size` peers each, rooms added up to each step of N.
+///
+/// With `--signalling whep` a publisher is a WHIP session and every stream played is a WHEP
+/// session of its own; with `socketio` a peer is one Socket.IO client with a send and a receive
+/// transport, the receive one carrying every consumer the agent offers it.
 ///
 /// Per step: the subscribers' received packets in a window of publisher packets, loss, one-way
 /// added latency (p50/p99), forwarded packets/s, the workers' CPU µs per forwarded packet and
@@ -20,9 +25,14 @@ struct LoadBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "load", abstract: "Load a running Erizo with WHIP/WHEP clients and measure the media worker.")
 
-  enum Scenario: String, ExpressibleByArgument, CaseIterable { case fanout, rooms }
+  enum Scenario: String, ExpressibleByArgument, CaseIterable { case fanout, rooms, smallrooms }
+  enum Signalling: String, ExpressibleByArgument, CaseIterable, Sendable { case whep, socketio }
 
-  @Argument(help: "fanout (1 publisher → N subscribers) or rooms (N-party rooms).") var scenario: Scenario
+  @Argument(help: "fanout (1 publisher → N subscribers), rooms (one N-party room) or smallrooms (N rooms).")
+  var scenario: Scenario
+  @Option(help: "whep (WHIP publishers, a WHEP session per stream) or socketio (mediasoup-signal clients).")
+  var signalling = Signalling.whep
+  @Option(help: "Peers per room in the smallrooms scenario.") var roomSize = 4
   @Option(help: "The controller's base URL (the demo endpoint must be on, as in `erizo all`).")
   var url = "http://127.0.0.1:8080/"
   @Option(help: "Steps of N (subscribers for fanout, peers per room for rooms).", transform: Self.list)
@@ -45,9 +55,10 @@ struct LoadBench: AsyncParsableCommand {
     guard let base = URL(string: url.hasSuffix("/") ? url : url + "/") else { throw ValidationError("bad --url") }
     let rate = LoadLoop.Rate(
       packetsPerSecond: Double(kbps) * 1000 / Double(packetSize * 8), packetSize: packetSize)
-    let run = LoadRun(http: ControllerHTTP(base: base), rate: rate, window: window)
+    guard roomSize >= 2 else { throw ValidationError("--room-size: at least 2") }
+    let run = LoadRun(http: ControllerHTTP(base: base), signalling: signalling, rate: rate, window: window)
     print(
-      "scenario \(scenario.rawValue): \(kbps) kbit/s per publisher = \(Int(rate.packetsPerSecond)) packets/s of \(packetSize) B; window \(window) s"
+      "scenario \(scenario.rawValue) over \(signalling.rawValue): \(kbps) kbit/s per publisher = \(Int(rate.packetsPerSecond)) packets/s of \(packetSize) B; window \(window) s"
     )
     let idle = try await run.measureIdle(seconds: 2)
     print(String(format: "idle workers: %.2f %% of a core", idle * 100))
@@ -59,6 +70,7 @@ struct LoadBench: AsyncParsableCommand {
         switch scenario {
         case .fanout: step = try await run.fanout(subscribers: n)
         case .rooms: step = try await run.room(peers: n)
+        case .smallrooms: step = try await run.smallRooms(n, size: roomSize)
         }
       } catch {
         await run.tearDown()
@@ -66,10 +78,15 @@ struct LoadBench: AsyncParsableCommand {
       }
       results.append(step)
       print(step.row(maxLoss: maxLoss, maxLatency: maxLatency))
-      if let json { try append(step.json(scenario: scenario.rawValue, kbps: kbps), to: json) }
-      if !step.passes(maxLoss: maxLoss, maxLatency: maxLatency) && !keepGoing {
-        print("step N=\(n) crosses the threshold (loss > \(maxLoss) % or p99 > \(maxLatency) ms): stopping")
-        break
+      if let json {
+        try append(step.json(scenario: scenario.rawValue, signalling: signalling.rawValue, kbps: kbps), to: json)
+      }
+      if !step.passes(maxLoss: maxLoss, maxLatency: maxLatency) {
+        print("step N=\(n) crosses the threshold (loss > \(maxLoss) % or p99 > \(maxLatency) ms)")
+        if step.loadCPU / step.seconds > 0.9 {
+          print("(the load tool used \(Int(step.loadCPU / step.seconds * 100)) % of a core: it is a limit too)")
+        }
+        if !keepGoing { break }
       }
     }
     await run.tearDown()
@@ -95,6 +112,7 @@ struct LoadBench: AsyncParsableCommand {
 /// One measured step.
 struct LoadStep {
   var n: Int
+  /// Streams played: a WHEP session each, or a consumer each on Socket.IO receive transports.
   var subscribers: Int
   var publishers: Int
   var expected: Int
@@ -117,7 +135,7 @@ struct LoadStep {
   func passes(maxLoss: Double, maxLatency: Double) -> Bool { loss <= maxLoss && p99 <= maxLatency }
 
   static let header = """
-    | N | publishers | subscriber sessions | forwarded pkt/s | loss % | added latency p50 / p99 ms | worker CPU % | worker µs/pkt above idle | pkt/s per worker core | worker RSS MiB | load tool CPU % |
+    | N | publishers | streams played | forwarded pkt/s | loss % | added latency p50 / p99 ms | worker CPU % | worker µs/pkt above idle | pkt/s per worker core | worker RSS MiB | load tool CPU % |
     |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
     """
 
@@ -129,9 +147,10 @@ struct LoadStep {
       packetsPerCoreSecond, Double(workerRSS) / 1_048_576, loadCPU / seconds * 100)
   }
 
-  func json(scenario: String, kbps: Int) -> String {
+  func json(scenario: String, signalling: String, kbps: Int) -> String {
     let value: JSONValue = [
-      "scenario": .string(scenario), "n": .int(n), "kbps": .int(kbps), "publishers": .int(publishers),
+      "scenario": .string(scenario), "signalling": .string(signalling), "n": .int(n), "kbps": .int(kbps),
+      "publishers": .int(publishers),
       "subscribers": .int(subscribers), "forwardedPerSecond": .double(forwardedPerSecond), "lossPercent": .double(loss),
       "latencyP50Ms": .double(p50), "latencyP99Ms": .double(p99),
       "workerCPUPercent": .double(workerCPU / seconds * 100),
@@ -147,19 +166,24 @@ struct LoadStep {
 /// The peers and the measuring of one `erizo-bench load` run.
 actor LoadRun {
   let http: ControllerHTTP
+  let signalling: LoadBench.Signalling
   let rate: LoadLoop.Rate
   let window: Double
   private let loop: LoadLoop
   private let context: DtlsContext
-  private var publisherRoom: (id: String, name: String)?
-  private var subscriberCount = 0
+  private var publisherRoom: String?
+  /// Streams the subscribers should be receiving, and the publishers sending.
+  private var streamCount = 0
   private var publisherCount = 0
+  private var smallRoomCount = 0
+  private var signals: [SocketIOSignal] = []
   private var tornDown = false
   /// The workers' CPU share with no peers at all (timers, polls), measured before the first step.
   private var idleWorkerShare = 0.0
 
-  init(http: ControllerHTTP, rate: LoadLoop.Rate, window: Double) {
+  init(http: ControllerHTTP, signalling: LoadBench.Signalling, rate: LoadLoop.Rate, window: Double) {
     self.http = http
+    self.signalling = signalling
     self.rate = rate
     self.window = window
     loop = LoadLoop(rate: rate)
@@ -180,19 +204,28 @@ actor LoadRun {
   func fanout(subscribers: Int) async throws -> LoadStep {
     if publisherRoom == nil {
       let room = "load-\(UUID().uuidString.prefix(8).lowercased())"
-      let (roomID, _) = try await publish(room: room, name: "publisher")
-      publisherRoom = (roomID, room)
+      switch signalling {
+      case .whep: try await publish(room: room, name: "publisher")
+      case .socketio: try await socketPeer(room: room, name: "publisher", publishes: true, plays: false)
+      }
+      publisherRoom = room
+      publisherCount = 1
       try await waitFor("the publisher to connect") { self.loop.progress().publishers == 1 }
     }
     let room = publisherRoom!
-    let missing = subscribers - subscriberCount
+    let missing = subscribers - streamCount
     if missing > 0 {
+      let first = streamCount
       try await inParallel(missing) { index in
-        try await self.play(room: room.name, peer: nil, name: "subscriber-\(index)")
+        let name = "subscriber-\(first + index)"
+        switch self.signalling {
+        case .whep: try await self.play(room: room, peer: nil, name: name)
+        case .socketio: try await self.socketPeer(room: room, name: name, publishes: false, plays: true)
+        }
       }
-      subscriberCount = subscribers
+      streamCount = subscribers
     }
-    try await waitFor("\(subscribers) subscribers to receive media") { self.loop.progress().receiving == subscribers }
+    await waitForStreams(subscribers)
     return try await measure(n: subscribers, publishers: 1, subscribers: subscribers)
   }
 
@@ -200,30 +233,50 @@ actor LoadRun {
   /// step's room is closed first, so each step measures one room.
   func room(peers: Int) async throws -> LoadStep {
     try await closeEverySession()
-    publisherCount = 0
-    subscriberCount = 0
-    let room = "load-\(UUID().uuidString.prefix(8).lowercased())"
-    var roomID = ""
-    for index in 0..<peers { roomID = try await publish(room: room, name: "peer-\(index)").roomID }
-    publisherCount += peers
-    let target = publisherCount
-    try await waitFor("\(peers) publishers to connect") { self.loop.progress().publishers == target }
-    let ids = try await http.publishers(roomID: roomID)
-    guard ids.count == peers else { throw LoadError("the room lists \(ids.count) publishers, not \(peers)") }
-    // Every peer plays every other: (peers − 1) sessions per publisher id.
-    let sessions = ids.flatMap { id in Array(repeating: id, count: peers - 1) }
-    try await inParallel(sessions.count) { index in
-      try await self.play(room: room, peer: sessions[index], name: "player-\(index)")
-    }
-    subscriberCount += sessions.count
-    let expectedSubscribers = subscriberCount
-    try await waitFor("\(sessions.count) players to receive media") {
-      self.loop.progress().receiving == expectedSubscribers
-    }
-    return try await measure(n: peers, publishers: target, subscribers: expectedSubscribers)
+    try await addRoom(peers: peers)
+    return try await measure(n: peers, publishers: publisherCount, subscribers: streamCount)
   }
 
-  private func publish(room: String, name: String) async throws -> (roomID: String, location: String) {
+  /// Rooms of `size` peers added until there are `count`; the rooms of earlier steps go on.
+  func smallRooms(_ count: Int, size: Int) async throws -> LoadStep {
+    while smallRoomCount < count {
+      let batch = min(count - smallRoomCount, 4)
+      try await inParallel(batch) { _ in try await self.addRoom(peers: size) }
+      smallRoomCount += batch
+    }
+    return try await measure(n: count, publishers: publisherCount, subscribers: streamCount)
+  }
+
+  /// Adds one room of `peers` peers, every peer playing every other, and waits for its media.
+  private func addRoom(peers: Int) async throws {
+    let room = "load-\(UUID().uuidString.prefix(8).lowercased())"
+    switch signalling {
+    case .whep:
+      var roomID = ""
+      for index in 0..<peers { roomID = try await publish(room: room, name: "peer-\(index)") }
+      publisherCount += peers
+      let target = publisherCount
+      try await waitFor("\(peers) publishers to connect") { self.loop.progress().publishers >= target }
+      let ids = try await http.publishers(roomID: roomID)
+      guard ids.count == peers else { throw LoadError("the room lists \(ids.count) publishers, not \(peers)") }
+      // Every peer plays every other: (peers − 1) sessions per publisher id.
+      let sessions = ids.flatMap { id in Array(repeating: id, count: peers - 1) }
+      try await inParallel(sessions.count) { index in
+        try await self.play(room: room, peer: sessions[index], name: "player-\(index)")
+      }
+    case .socketio:
+      try await inParallel(peers) { index in
+        try await self.socketPeer(room: room, name: "peer-\(index)", publishes: true, plays: true)
+      }
+      publisherCount += peers
+    }
+    streamCount += peers * (peers - 1)
+    await waitForStreams(streamCount)
+  }
+
+  /// A WHIP publisher; returns the room's id.
+  @discardableResult
+  private func publish(room: String, name: String) async throws -> String {
     let (roomID, token) = try await http.token(room: room, name: name)
     let peer = try SyntheticPeer(direction: .send, context: context)
     let (answer, location) = try await http.exchange("whip", token: token, offer: peer.offer)
@@ -231,7 +284,7 @@ actor LoadRun {
     peer.location = location
     peer.checkConnectivity(now: .now)
     loop.add(peer)
-    return (roomID, location)
+    return roomID
   }
 
   private func play(room: String, peer: String?, name: String) async throws {
@@ -243,6 +296,51 @@ actor LoadRun {
     player.location = location
     player.checkConnectivity(now: .now)
     loop.add(player)
+  }
+
+  /// A mediasoup-signal client as pymediasoup or mediasoup-client is one (spec §4): `token`,
+  /// the router's capabilities, a send and/or a receive transport, `join` (with the router's
+  /// capabilities as its own), `connectWebRtcTransport` as the DTLS client, `produce` of the VP8
+  /// stream. The agent's `newConsumer` offers are accepted by `SocketIOSignal`.
+  private func socketPeer(room: String, name: String, publishes: Bool, plays: Bool) async throws {
+    let (_, token) = try await http.token(room: room, name: name)
+    let signal = try await SocketIOSignal.connect(base: http.base)
+    signals.append(signal)
+    let admitted = try await signal.call("token", ["token": .string(token)])
+    guard admitted.first?.stringValue == "success" else {
+      throw LoadError("token refused: \(String(decoding: JSONValue.array(admitted).serialized(), as: UTF8.self))")
+    }
+    let capabilities = try await signal.request("getRouterRtpCapabilities", [:])
+    var transports: [(peer: SyntheticPeer, id: String)] = []
+    for direction in [SyntheticPeer.Direction.send, .receive] where direction == .send ? publishes : plays {
+      let options = try await signal.request(
+        "createWebRtcTransport",
+        ["forceTcp": false, "producing": .bool(direction == .send), "consuming": .bool(direction == .receive)])
+      guard let id = options["id"]?.stringValue else { throw LoadError("createWebRtcTransport: no id") }
+      let peer = try SyntheticPeer(direction: direction, context: context)
+      try peer.apply(transport: options)
+      transports.append((peer, id))
+    }
+    _ = try await signal.request(
+      "join",
+      [
+        "displayName": .string(name), "device": ["flag": "erizo-bench", "name": "erizo-bench", "version": "1"],
+        "rtpCapabilities": capabilities,
+      ])
+    for (peer, id) in transports {
+      _ = try await signal.request(
+        "connectWebRtcTransport", ["transportId": .string(id), "dtlsParameters": peer.dtlsParameters])
+      if peer.direction == .send {
+        _ = try await signal.request(
+          "produce",
+          [
+            "transportId": .string(id), "kind": "video", "rtpParameters": SyntheticPeer.videoRtpParameters,
+            "appData": [:],
+          ])
+      }
+      peer.checkConnectivity(now: .now)
+      loop.add(peer)
+    }
   }
 
   /// Settles, then counts one window of publisher packets at every subscriber.
@@ -270,11 +368,16 @@ actor LoadRun {
       workerRSS: WorkerProcesses.residentBytes(), loadCPU: loadAfter - loadBefore)
   }
 
-  /// DELETEs every WHIP/WHEP session and forgets its peer.
+  /// DELETEs every WHIP/WHEP session, closes every Socket.IO client, and forgets their peers.
   private func closeEverySession() async throws {
     let locations = loop.locations()
     try await inParallel(locations.count) { index in await self.http.delete(locations[index]) }
+    for signal in signals { signal.close() }
+    signals.removeAll()
     loop.removeAll()
+    publisherCount = 0
+    streamCount = 0
+    smallRoomCount = 0
   }
 
   func tearDown() async {
@@ -300,6 +403,17 @@ actor LoadRun {
         next += 1
       }
     }
+  }
+
+  /// Waits for media on `count` streams. A machine past its limit may never start some of them:
+  /// after `timeout` the step is measured anyway and the missing streams count as lost.
+  private func waitForStreams(_ count: Int, timeout: Duration = .seconds(30)) async {
+    let deadline = ContinuousClock.now + timeout
+    while loop.progress().receiving < count && ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(100))
+    }
+    let receiving = loop.progress().receiving
+    if receiving < count { print("only \(receiving) of \(count) streams started; the others count as lost") }
   }
 
   private func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () -> Bool) async throws

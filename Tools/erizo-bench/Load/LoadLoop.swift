@@ -58,12 +58,12 @@ final class LoadLoop: @unchecked Sendable {
   /// How many publisher packets went out so far (the next packet's index).
   var sent: UInt32 { withState { $0.sent } }
 
-  /// (connected publishers, connected subscribers, subscribers that received media).
+  /// (connected publishers, connected subscribers, streams that media arrived on).
   func progress() -> (publishers: Int, subscribers: Int, receiving: Int) {
     withState { state in
       (
         state.publishers.count { $0.connected }, state.subscribers.count { $0.connected },
-        state.subscribers.count { $0.receivedPackets > 0 }
+        state.subscribers.reduce(0) { $0 + $1.streamsReceiving.count }
       )
     }
   }

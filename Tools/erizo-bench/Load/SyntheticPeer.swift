@@ -40,6 +40,8 @@ final class SyntheticPeer {
 
   // What a subscriber counts.
   private(set) var receivedPackets = 0
+  /// The SSRCs media arrived on: one per stream (a Socket.IO receive transport carries several).
+  private(set) var streamsReceiving: [UInt32] = []
   /// Packets whose index is in the measured window, and their one-way delays in µs.
   private(set) var windowPackets = 0
   private(set) var windowDelays: [UInt32] = []
@@ -91,19 +93,67 @@ final class SyntheticPeer {
   /// Reads the server's ICE credentials, fingerprint and first UDP candidate from its answer.
   func apply(answer text: String) throws {
     let answer = try WebRtcOffer(parsing: text)
-    remoteUfrag = answer.transport.iceUsernameFragment
-    remotePassword = Array(answer.transport.icePassword.utf8)
     guard let fingerprint = answer.transport.fingerprints.first else { throw LoadError("no fingerprint") }
-    _ = dtls.setRemoteFingerprint(algorithm: fingerprint.algorithm, value: fingerprint.value)
     let candidates = answer.description.media.first?.values("candidate") ?? []
     guard
       let udp = candidates.map({ $0.split(separator: " ") }).first(where: {
         $0.count >= 6 && $0[2].lowercased() == "udp"
       }), let port = UInt16(udp[5])
     else { throw LoadError("the answer has no UDP candidate") }
+    setRemote(
+      ufrag: answer.transport.iceUsernameFragment, password: answer.transport.icePassword,
+      fingerprint: (fingerprint.algorithm, fingerprint.value), address: String(udp[4]), port: port)
+  }
+
+  /// Reads the same from a `createWebRtcTransport` reply (mediasoup-signal over Socket.IO).
+  func apply(transport options: JSONValue) throws {
+    guard let ufrag = options["iceParameters"]?["usernameFragment"]?.stringValue,
+      let password = options["iceParameters"]?["password"]?.stringValue,
+      let fingerprint = options["dtlsParameters"]?["fingerprints"]?.arrayValue?.first,
+      let algorithm = fingerprint["algorithm"]?.stringValue, let value = fingerprint["value"]?.stringValue
+    else { throw LoadError("createWebRtcTransport: no ICE or DTLS parameters") }
+    let udp = options["iceCandidates"]?.arrayValue?.first { $0["protocol"]?.stringValue == "udp" }
+    guard let address = udp?["ip"]?.stringValue ?? udp?["address"]?.stringValue,
+      let port = udp?["port"]?.intValue.flatMap(UInt16.init(exactly:))
+    else { throw LoadError("createWebRtcTransport: no UDP candidate") }
+    setRemote(ufrag: ufrag, password: password, fingerprint: (algorithm, value), address: address, port: port)
+  }
+
+  private func setRemote(
+    ufrag: String, password: String, fingerprint: (algorithm: String, value: String), address: String, port: UInt16
+  ) {
+    remoteUfrag = ufrag
+    remotePassword = Array(password.utf8)
+    _ = dtls.setRemoteFingerprint(algorithm: fingerprint.algorithm, value: fingerprint.value)
     remote.sin_family = sa_family_t(AF_INET)
-    remote.sin_addr.s_addr = inet_addr(String(udp[4]))
+    remote.sin_addr.s_addr = inet_addr(address)
     remote.sin_port = port.bigEndian
+  }
+
+  /// `connectWebRtcTransport`'s `dtlsParameters`: this peer is the DTLS client.
+  var dtlsParameters: JSONValue {
+    [
+      "role": "client",
+      "fingerprints": .array(
+        context.fingerprints.map { ["algorithm": .string($0.algorithm), "value": .string($0.value)] }),
+    ]
+  }
+
+  /// `produce`'s `rtpParameters` for the one VP8 stream a publisher sends (no header extensions:
+  /// the worker finds the stream by its SSRC).
+  static var videoRtpParameters: JSONValue {
+    let feedback: JSONValue = [
+      ["type": "nack"], ["type": "nack", "parameter": "pli"], ["type": "ccm", "parameter": "fir"],
+    ]
+    return [
+      "codecs": [
+        [
+          "mimeType": "video/VP8", "payloadType": .int(Int(payloadType)), "clockRate": 90000, "parameters": [:],
+          "rtcpFeedback": feedback,
+        ]
+      ],
+      "headerExtensions": [], "encodings": [["ssrc": .int(Int(ssrc))]], "rtcp": ["cname": "load", "reducedSize": true],
+    ]
   }
 
   /// Sends a Binding request now; the nominating one starts ICE, later ones keep consent.
@@ -180,6 +230,7 @@ final class SyntheticPeer {
         packet.payloadRange.count >= 14
       else { return }
       receivedPackets += 1
+      if !streamsReceiving.contains(packet.ssrc) { streamsReceiving.append(packet.ssrc) }
       let at = packet.payloadRange.lowerBound + 2
       let index = UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self))
       guard window.contains(index) else { return }
