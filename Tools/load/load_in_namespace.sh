@@ -33,6 +33,7 @@ for run in "${runs[@]}"; do
   "$bin/erizo-bench" load "$scenario" --steps "$steps" --json "$json" ${options:-} "${extra[@]}" || status=$?
   echo
   [ "$status" = 0 ] || break
+  sleep 3  # the worker finishes closing the last run's transports before the next idle measurement
 done
 if [ "$status" != 0 ]; then tail -30 "$data/erizo.log" >&2; fi
 exit "$status"

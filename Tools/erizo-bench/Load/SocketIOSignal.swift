@@ -128,10 +128,14 @@ final class SocketIOSignal: Sendable {
   }
 
   private func run(url: String) async {
-    var failure: (any Error)?
+    var failure: String?
     do {
-      try await WebSocketClient.connect(url: url, logger: Logger(label: "erizo-bench.socketio")) {
-        inbound, outbound, _ in
+      // A `join` reply lists every other client of the room: far above the client's default 16 KiB
+      // frame limit in a room of hundreds.
+      let closed = try await WebSocketClient.connect(
+        url: url, configuration: WebSocketClientConfiguration(maxFrameSize: 1 << 22),
+        logger: Logger(label: "erizo-bench.socketio")
+      ) { inbound, outbound, _ in
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask {
             for await text in self.outgoingStream { try await outbound.write(.text(text)) }
@@ -143,15 +147,16 @@ final class SocketIOSignal: Sendable {
               self.outgoing.yield(EngineIOPacket(.ping).encoded)
             }
           }
-          for try await message in inbound.messages(maxSize: 1 << 20) {
+          for try await message in inbound.messages(maxSize: 1 << 22) {
             guard case .text(let text) = message else { continue }
             self.receive(text)
           }
           group.cancelAll()
         }
       }
+      if let closed { failure = "closed by the server (\(closed.closeCode), \(closed.reason ?? "no reason"))" }
     } catch {
-      failure = error
+      failure = "\(error)"
     }
     let (pending, opened) = state.withLock { state in
       state.closed = true
