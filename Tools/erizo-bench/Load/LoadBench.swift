@@ -33,6 +33,8 @@ struct LoadBench: AsyncParsableCommand {
   @Option(help: "whep (WHIP publishers, a WHEP session per stream) or socketio (mediasoup-signal clients).")
   var signalling = Signalling.whep
   @Option(help: "Peers per room in the smallrooms scenario.") var roomSize = 4
+  @Flag(help: "Publishers send an Opus-sized audio stream (a packet per video packet, 10 ms frames) as well.")
+  var audio = false
   @Option(help: "The controller's base URL (the demo endpoint must be on, as in `erizo all`).")
   var url = "http://127.0.0.1:8080/"
   @Option(help: "Steps of N (subscribers for fanout, peers per room for rooms).", transform: Self.list)
@@ -56,9 +58,11 @@ struct LoadBench: AsyncParsableCommand {
     let rate = LoadLoop.Rate(
       packetsPerSecond: Double(kbps) * 1000 / Double(packetSize * 8), packetSize: packetSize)
     guard roomSize >= 2 else { throw ValidationError("--room-size: at least 2") }
-    let run = LoadRun(http: ControllerHTTP(base: base), signalling: signalling, rate: rate, window: window)
+    let run = LoadRun(
+      http: ControllerHTTP(base: base), signalling: signalling, audio: audio, rate: rate, window: window)
+    let audioNote = audio ? " + the same rate of \(SyntheticPeer.audioPacketSize) B audio packets" : ""
     print(
-      "scenario \(scenario.rawValue) over \(signalling.rawValue): \(kbps) kbit/s per publisher = \(Int(rate.packetsPerSecond)) packets/s of \(packetSize) B; window \(window) s"
+      "scenario \(scenario.rawValue) over \(signalling.rawValue): \(kbps) kbit/s video per publisher = \(Int(rate.packetsPerSecond)) packets/s of \(packetSize) B\(audioNote); window \(window) s"
     )
     let idle = try await run.measureIdle()
     print(String(format: "idle workers: %.2f %% of a core", idle * 100))
@@ -167,6 +171,8 @@ struct LoadStep {
 actor LoadRun {
   let http: ControllerHTTP
   let signalling: LoadBench.Signalling
+  /// Publishers send audio too: every pair of peers carries two streams.
+  let audio: Bool
   let rate: LoadLoop.Rate
   let window: Double
   private let loop: LoadLoop
@@ -181,9 +187,10 @@ actor LoadRun {
   /// The workers' CPU share with no peers at all (timers, polls), measured before the first step.
   private var idleWorkerShare = 0.0
 
-  init(http: ControllerHTTP, signalling: LoadBench.Signalling, rate: LoadLoop.Rate, window: Double) {
+  init(http: ControllerHTTP, signalling: LoadBench.Signalling, audio: Bool, rate: LoadLoop.Rate, window: Double) {
     self.http = http
     self.signalling = signalling
+    self.audio = audio
     self.rate = rate
     self.window = window
     loop = LoadLoop(rate: rate)
@@ -223,9 +230,10 @@ actor LoadRun {
       try await waitFor("the publisher to connect") { self.loop.progress().publishers == 1 }
     }
     let room = publisherRoom!
-    let missing = subscribers - streamCount
+    let kinds = audio ? 2 : 1
+    let missing = subscribers - streamCount / kinds
     if missing > 0 {
-      let first = streamCount
+      let first = streamCount / kinds
       try await inParallel(missing) { index in
         let name = "subscriber-\(first + index)"
         switch self.signalling {
@@ -233,10 +241,10 @@ actor LoadRun {
         case .socketio: try await self.socketPeer(room: room, name: name, publishes: false, plays: true)
         }
       }
-      streamCount = subscribers
+      streamCount = subscribers * kinds
     }
-    await waitForStreams(subscribers)
-    return try await measure(n: subscribers, publishers: 1, subscribers: subscribers)
+    await waitForStreams(streamCount)
+    return try await measure(n: subscribers, publishers: 1, subscribers: streamCount)
   }
 
   /// A new room of `peers` peers, each publishing and playing every other one; the previous
@@ -269,7 +277,7 @@ actor LoadRun {
       try await waitFor("\(peers) publishers to connect") { self.loop.progress().publishers >= target }
       let ids = try await http.publishers(roomID: roomID)
       guard ids.count == peers else { throw LoadError("the room lists \(ids.count) publishers, not \(peers)") }
-      // Every peer plays every other: (peers − 1) sessions per publisher id.
+      // Every peer plays every other: (peers − 1) sessions per publisher id (each with its audio).
       let sessions = ids.flatMap { id in Array(repeating: id, count: peers - 1) }
       try await inParallel(sessions.count) { index in
         try await self.play(room: room, peer: sessions[index], name: "player-\(index)")
@@ -280,7 +288,7 @@ actor LoadRun {
       }
       publisherCount += peers
     }
-    streamCount += peers * (peers - 1)
+    streamCount += peers * (peers - 1) * (audio ? 2 : 1)
     await waitForStreams(streamCount)
   }
 
@@ -288,7 +296,7 @@ actor LoadRun {
   @discardableResult
   private func publish(room: String, name: String) async throws -> String {
     let (roomID, token) = try await http.token(room: room, name: name)
-    let peer = try SyntheticPeer(direction: .send, context: context)
+    let peer = try SyntheticPeer(direction: .send, audio: audio, context: context)
     let (answer, location) = try await http.exchange("whip", token: token, offer: peer.offer)
     try peer.apply(answer: answer)
     peer.location = location
@@ -299,7 +307,7 @@ actor LoadRun {
 
   private func play(room: String, peer: String?, name: String) async throws {
     let (_, token) = try await http.token(room: room, name: name)
-    let player = try SyntheticPeer(direction: .receive, context: context)
+    let player = try SyntheticPeer(direction: .receive, audio: audio, context: context)
     let path = peer.map { "whep?peer=\($0)" } ?? "whep"
     let (answer, location) = try await http.exchange(path, token: token, offer: player.offer)
     try player.apply(answer: answer)
@@ -327,7 +335,7 @@ actor LoadRun {
         "createWebRtcTransport",
         ["forceTcp": false, "producing": .bool(direction == .send), "consuming": .bool(direction == .receive)])
       guard let id = options["id"]?.stringValue else { throw LoadError("createWebRtcTransport: no id") }
-      let peer = try SyntheticPeer(direction: direction, context: context)
+      let peer = try SyntheticPeer(direction: direction, audio: audio, context: context)
       try peer.apply(transport: options)
       transports.append((peer, id))
     }
@@ -341,12 +349,13 @@ actor LoadRun {
       _ = try await signal.request(
         "connectWebRtcTransport", ["transportId": .string(id), "dtlsParameters": peer.dtlsParameters])
       if peer.direction == .send {
-        _ = try await signal.request(
-          "produce",
-          [
-            "transportId": .string(id), "kind": "video", "rtpParameters": SyntheticPeer.videoRtpParameters,
-            "appData": [:],
-          ])
+        var streams: [(kind: String, parameters: JSONValue)] = [("video", SyntheticPeer.videoRtpParameters)]
+        if audio { streams.append(("audio", SyntheticPeer.audioRtpParameters)) }
+        for (kind, parameters) in streams {
+          _ = try await signal.request(
+            "produce",
+            ["transportId": .string(id), "kind": .string(kind), "rtpParameters": parameters, "appData": [:]])
+        }
       }
       peer.checkConnectivity(now: .now)
       loop.add(peer)

@@ -121,6 +121,7 @@ final class LoadLoop: @unchecked Sendable {
             peer.sendVideo(
               index: index, sequence: UInt16(truncatingIfNeeded: index), timestamp: index &* 3000, key: key,
               size: rate.packetSize, sentAt: sentAt)
+            peer.sendAudio(index: index, sentAt: sentAt)
           }
           if now >= keyFrameAt { keyFrameAt = now + .seconds(2) }
           state.sent &+= 1

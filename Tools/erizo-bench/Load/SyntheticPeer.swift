@@ -6,17 +6,24 @@ import SDP
 
 /// A WebRTC client made of the project's own engines on a real UDP socket: ICE (a nominating
 /// Binding request, then consent checks every 2 s), the DTLS client role, SRTP. A publisher sends
-/// synthetic VP8 packets; a subscriber counts what arrives and how late. Every packet carries its
-/// index and send time (the load process's monotonic clock) after the 2-byte VP8 descriptor, so a
+/// synthetic VP8 packets and, with audio, an Opus-sized packet (10 ms frames) beside each one; a
+/// subscriber counts what arrives and how late. Every packet carries its index and send time (the
+/// load process's monotonic clock) after two leading payload bytes (the VP8 descriptor), so a
 /// subscriber measures loss and added latency without any clock sync.
 final class SyntheticPeer {
   enum Direction { case send, receive }
 
   static let ssrc: UInt32 = 0x5EED_0001
+  static let audioSsrc: UInt32 = 0x5EED_0002
   /// The payload type `ForwardingRig.writeVP8` writes.
   static let payloadType: UInt8 = 96
+  static let audioPayloadType: UInt8 = 111
+  /// An Opus packet of 10 ms at about 64 kbit/s.
+  static let audioPacketSize = 92
 
   let direction: Direction
+  /// Sends (or takes) an audio stream besides the video one.
+  let audio: Bool
   let socket: Int32
   let localUfrag = Crypto.lowercaseHex(Crypto.randomBytes(4))
   let localPassword = Crypto.lowercaseHex(Crypto.randomBytes(12))
@@ -47,8 +54,9 @@ final class SyntheticPeer {
   private(set) var windowDelays: [UInt32] = []
   var window: Range<UInt32> = 0..<0
 
-  init(direction: Direction, context: DtlsContext) throws {
+  init(direction: Direction, audio: Bool, context: DtlsContext) throws {
     self.direction = direction
+    self.audio = audio
     self.context = context
     dtls = try DtlsSession(context: context)
     socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
@@ -69,23 +77,39 @@ final class SyntheticPeer {
 
   deinit { close(socket) }
 
-  /// The offer: one VP8 video section, send-only (WHIP) or receive-only (WHEP), BUNDLE, rtcp-mux,
-  /// DTLS client (`a=setup:active`), no candidates (the server is ICE-lite and answers ours).
+  /// The offer: a VP8 video section and, with audio, an Opus one; send-only (WHIP) or receive-only
+  /// (WHEP), BUNDLE, rtcp-mux, DTLS client (`a=setup:active`), no candidates (the server is ICE-lite
+  /// and answers ours).
   var offer: String {
     let fingerprint = context.fingerprints.first { $0.algorithm == "sha-256" }!
     var lines = [
-      "v=0", "o=- \(UInt32.random(in: 1...UInt32.max)) 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
-      "a=msid-semantic: WMS load",
-      "m=video 9 UDP/TLS/RTP/SAVPF \(Self.payloadType)", "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0",
-      "a=ice-ufrag:\(localUfrag)", "a=ice-pwd:\(localPassword)",
-      "a=fingerprint:\(fingerprint.algorithm) \(fingerprint.value)", "a=setup:active", "a=mid:0",
-      "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
-      direction == .send ? "a=sendonly" : "a=recvonly", "a=rtcp-mux", "a=rtcp-rsize",
-      "a=rtpmap:\(Self.payloadType) VP8/90000", "a=rtcp-fb:\(Self.payloadType) nack",
-      "a=rtcp-fb:\(Self.payloadType) nack pli", "a=rtcp-fb:\(Self.payloadType) ccm fir",
+      "v=0", "o=- \(UInt32.random(in: 1...UInt32.max)) 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+      audio ? "a=group:BUNDLE 0 1" : "a=group:BUNDLE 0", "a=msid-semantic: WMS load",
     ]
-    if direction == .send {
-      lines += ["a=msid:load video", "a=ssrc:\(Self.ssrc) cname:load"]
+    func section(_ kind: String, mid: Int, payloadType: UInt8, codec: [String], ssrc: UInt32) -> [String] {
+      var section = [
+        "m=\(kind) 9 UDP/TLS/RTP/SAVPF \(payloadType)", "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0",
+        "a=ice-ufrag:\(localUfrag)", "a=ice-pwd:\(localPassword)",
+        "a=fingerprint:\(fingerprint.algorithm) \(fingerprint.value)", "a=setup:active", "a=mid:\(mid)",
+        "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid", direction == .send ? "a=sendonly" : "a=recvonly",
+        "a=rtcp-mux", "a=rtcp-rsize",
+      ]
+      section += codec
+      if direction == .send { section += ["a=msid:load \(kind)", "a=ssrc:\(ssrc) cname:load"] }
+      return section
+    }
+    let video = Self.payloadType
+    lines += section(
+      "video", mid: 0, payloadType: video,
+      codec: [
+        "a=rtpmap:\(video) VP8/90000", "a=rtcp-fb:\(video) nack", "a=rtcp-fb:\(video) nack pli",
+        "a=rtcp-fb:\(video) ccm fir",
+      ], ssrc: Self.ssrc)
+    if audio {
+      let opus = Self.audioPayloadType
+      lines += section(
+        "audio", mid: 1, payloadType: opus,
+        codec: ["a=rtpmap:\(opus) opus/48000/2", "a=fmtp:\(opus) minptime=10;useinbandfec=1"], ssrc: Self.audioSsrc)
     }
     return lines.joined(separator: "\r\n") + "\r\n"
   }
@@ -136,6 +160,20 @@ final class SyntheticPeer {
       "role": "client",
       "fingerprints": .array(
         context.fingerprints.map { ["algorithm": .string($0.algorithm), "value": .string($0.value)] }),
+    ]
+  }
+
+  /// `produce`'s `rtpParameters` for the Opus stream a publisher with audio sends.
+  static var audioRtpParameters: JSONValue {
+    [
+      "codecs": [
+        [
+          "mimeType": "audio/opus", "payloadType": .int(Int(audioPayloadType)), "clockRate": 48000, "channels": 2,
+          "parameters": ["minptime": 10, "useinbandfec": 1], "rtcpFeedback": [],
+        ]
+      ],
+      "headerExtensions": [], "encodings": [["ssrc": .int(Int(audioSsrc))]],
+      "rtcp": ["cname": "load", "reducedSize": true],
     ]
   }
 
@@ -255,6 +293,24 @@ final class SyntheticPeer {
     sendBuffer.withUnsafeMutableBytes { out in
       ForwardingRig.writeVP8(
         into: out, sequence: sequence, timestamp: timestamp, ssrc: Self.ssrc, key: key, size: size)
+      out.storeBytes(of: index.bigEndian, toByteOffset: 14, as: UInt32.self)
+      out.storeBytes(of: sentAt.bigEndian, toByteOffset: 18, as: UInt64.self)
+      guard let length = try? srtpOut.protectRTP(out, length: size) else { return }
+      sendRaw(UnsafeRawBufferPointer(rebasing: out[..<length]))
+    }
+  }
+
+  /// A publisher's audio packet `index`, stamped like the video ones, protected and sent.
+  func sendAudio(index: UInt32, sentAt: UInt64) {
+    guard let srtpOut, audio else { return }
+    let size = Self.audioPacketSize
+    sendBuffer.withUnsafeMutableBytes { out in
+      out.storeBytes(of: UInt8(0x80), toByteOffset: 0, as: UInt8.self)
+      out.storeBytes(of: Self.audioPayloadType, toByteOffset: 1, as: UInt8.self)
+      out.storeBytes(of: UInt16(truncatingIfNeeded: index).bigEndian, toByteOffset: 2, as: UInt16.self)
+      out.storeBytes(of: (index &* 480).bigEndian, toByteOffset: 4, as: UInt32.self)
+      out.storeBytes(of: Self.audioSsrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+      for offset in 12..<size { out[offset] = 0 }
       out.storeBytes(of: index.bigEndian, toByteOffset: 14, as: UInt32.self)
       out.storeBytes(of: sentAt.bigEndian, toByteOffset: 18, as: UInt64.self)
       guard let length = try? srtpOut.protectRTP(out, length: size) else { return }
