@@ -70,14 +70,27 @@ final class HTTPMediaSession: Sendable {
     return placed ? ["event": "success", "msg": .null] : Self.refusal("no free \(kind.rawValue) section")
   }
 
-  /// Waits until every section has a consumer, or the consumers stop arriving (`quiet` after the
-  /// last one, `first` when none came), then freezes the slots for the answer.
-  func settle(first: Duration = .milliseconds(1500), quiet: Duration = .milliseconds(300)) async -> [Slot] {
+  /// Waits until every section has a consumer, then freezes the slots for the answer. When the
+  /// controller knows how many producers the session can expect (`expecting`: the peer's, or the
+  /// room's), it waits for that many (as many as there are sections at most) up to `limit`, however
+  /// slowly a loaded agent makes them. Otherwise it stops when the consumers stop arriving: `quiet`
+  /// after the last one, `first` when none came.
+  func settle(
+    expecting: Int? = nil, first: Duration = .milliseconds(1500), quiet: Duration = .milliseconds(300),
+    limit: Duration = .seconds(8)
+  ) async -> [Slot] {
     let started = ContinuousClock.now
     while true {
-      let (done, last) = state.withLock { ($0.slots.allSatisfy { $0.consumer != nil }, $0.lastArrival) }
+      let (placed, total, last) = state.withLock {
+        ($0.slots.count { $0.consumer != nil }, $0.slots.count, $0.lastArrival)
+      }
       let now = ContinuousClock.now
-      if done || (last.map { now - $0 >= quiet } ?? (now - started >= first)) { break }
+      if placed == total { break }
+      if let expecting, expecting > 0 {
+        if placed >= min(expecting, total) || now - started >= limit { break }
+      } else if last.map({ now - $0 >= quiet }) ?? (now - started >= first) {
+        break
+      }
       try? await Task.sleep(for: .milliseconds(25))
     }
     return state.withLock { state in

@@ -236,8 +236,18 @@ struct WebRtcHTTPEndpoint: Sendable {
     case .success(let prepared): transport = prepared.transport
     case .failure(let failure): return .failure(failure)
     }
-    // The agent now sends `newConsumer` for every producer in the room; wait for them.
-    let slots = await session.settle()
+    // The agent now sends `newConsumer` for every producer in the room; wait for them (for as many
+    // as the peer asked for, or the room's other publishers, have made).
+    let state = signaling.state
+    let expecting: Int
+    if let peer = session.peerFilter {
+      expecting = await state.client(id: peer)?.producers ?? 0
+    } else {
+      expecting = await state.publishers(inRoom: session.roomID).filter { $0.id != client.id }.reduce(0) {
+        $0 + $1.producers
+      }
+    }
+    let slots = await session.settle(expecting: expecting)
     var media: [Int: AnswerMedia] = [:]
     for slot in slots {
       guard let consumer = slot.consumer else { continue }

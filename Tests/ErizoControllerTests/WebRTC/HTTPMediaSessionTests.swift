@@ -56,6 +56,33 @@ struct HTTPMediaSessionTests {
     #expect(ContinuousClock.now - started >= .milliseconds(100))
   }
 
+  /// A loaded agent may take seconds to make the consumers: with the number of producers known,
+  /// the session waits for them instead of answering after the first pause.
+  @Test func settleWaitsForTheExpectedConsumers() async {
+    let session = HTTPMediaSession(
+      kind: .whep, id: "s", roomID: "r", slots: [.init(index: 0, kind: .video), .init(index: 1, kind: .audio)])
+    let late = Task {
+      try? await Task.sleep(for: .milliseconds(400))
+      _ = await session.agentEvent("newConsumer", Self.newConsumer("v1", kind: "video"))
+      try? await Task.sleep(for: .milliseconds(400))
+      _ = await session.agentEvent("newConsumer", Self.newConsumer("a1", kind: "audio"))
+    }
+    let slots = await session.settle(
+      expecting: 2, first: .milliseconds(100), quiet: .milliseconds(100), limit: .seconds(5))
+    await late.value
+    #expect(slots.map { $0.consumer?.consumerID } == ["v1", "a1"], "both, though each came after a pause")
+
+    // Expecting more than the sections hold: done once they are full; expecting what never comes:
+    // the limit ends it.
+    let one = HTTPMediaSession(kind: .whep, id: "t", roomID: "r", slots: [.init(index: 0, kind: .video)])
+    _ = await one.agentEvent("newConsumer", Self.newConsumer("v1", kind: "video"))
+    #expect(await one.settle(expecting: 3, limit: .seconds(5)).map { $0.consumer?.consumerID } == ["v1"])
+    let none = HTTPMediaSession(kind: .whep, id: "u", roomID: "r", slots: [.init(index: 0, kind: .video)])
+    let started = ContinuousClock.now
+    #expect(await none.settle(expecting: 1, first: .milliseconds(10), limit: .milliseconds(300)).first?.consumer == nil)
+    #expect(ContinuousClock.now - started >= .milliseconds(300))
+  }
+
   @Test(arguments: [
     ("demo", true), ("Room 7_b-c", true), ("", false), (String(repeating: "x", count: 65), false), ("a/b", false),
     ("<script>", false),
