@@ -321,12 +321,26 @@ actor LoadRun {
   /// capabilities as its own), `connectWebRtcTransport` as the DTLS client, `produce` of the VP8
   /// stream. The agent's `newConsumer` offers are accepted by `SocketIOSignal`.
   private func socketPeer(room: String, name: String, publishes: Bool, plays: Bool) async throws {
-    let (_, token) = try await http.token(room: room, name: name)
-    let signal = try await SocketIOSignal.connect(base: http.base)
-    signals.append(signal)
-    let admitted = try await signal.call("token", ["token": .string(token)])
-    guard admitted.first?.stringValue == "success" else {
-      throw LoadError("token refused: \(String(decoding: JSONValue.array(admitted).serialized(), as: UTF8.self))")
+    // A controller that just lost sight of its agent (one busy past its polls after an overloaded
+    // step) answers 1005 for a moment; a client then tries again with a new token, as apps do.
+    var attempt = 0
+    let signal: SocketIOSignal
+    while true {
+      let (_, token) = try await http.token(room: room, name: name)
+      let candidate = try await SocketIOSignal.connect(base: http.base)
+      signals.append(candidate)
+      let admitted = try await candidate.call("token", ["token": .string(token)])
+      if admitted.first?.stringValue == "success" {
+        signal = candidate
+        break
+      }
+      attempt += 1
+      candidate.close()
+      let unplaced = admitted.count > 1 && admitted[1]["errcode"]?.intValue == 1005
+      guard unplaced, attempt < 30 else {
+        throw LoadError("token refused: \(String(decoding: JSONValue.array(admitted).serialized(), as: UTF8.self))")
+      }
+      try await Task.sleep(for: .seconds(1))
     }
     let capabilities = try await signal.request("getRouterRtpCapabilities", [:])
     var transports: [(peer: SyntheticPeer, id: String)] = []
