@@ -11,7 +11,7 @@ let benchmarks: @Sendable () -> Void = {
   // 1 000 operations per sample: the harness's own cost per sample (about 16 allocations and
   // 100 ns) is then spread thin, and the scaled metrics (*) read per operation.
   Benchmark.defaultConfiguration = .init(
-    metrics: metrics, scalingFactor: .kilo, maxDuration: .seconds(1), maxIterations: 100_000)
+    metrics: metrics, scalingFactor: .kilo, maxDuration: .milliseconds(500), maxIterations: 100_000)
 
   // STUN: the consent check every client sends (USERNAME, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE,
   // MESSAGE-INTEGRITY, FINGERPRINT), parsed and checked, and the answer encoded.
@@ -125,7 +125,7 @@ let benchmarks: @Sendable () -> Void = {
     let rig = LazyRig(subscribers: subscribers)
     Benchmark(
       "forward 1 → \(subscribers), per \(LazyRig.batch) incoming",
-      configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 20_000)
+      configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 20_000)
     ) { benchmark in
       let rig = rig.ready()
       try? rig.prepare(count: LazyRig.batch)

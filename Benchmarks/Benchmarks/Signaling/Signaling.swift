@@ -12,7 +12,7 @@ let benchmarks: @Sendable () -> Void = {
   // 1 000 operations per sample (see MediaPath): the scaled metrics (*) read per operation.
   Benchmark.defaultConfiguration = .init(
     metrics: [.cpuTotal, .wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo,
-    maxDuration: .seconds(1), maxIterations: 100_000)
+    maxDuration: .milliseconds(500), maxIterations: 100_000)
 
   // A Chromium 156 offer (audio + video, recorded for the SDP tests).
   let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -497,7 +497,6 @@ public final class MediaEngine {
     } else if let repairing = findRtxProducer(transport, rtp, plain) {
       // A retransmission the publisher sent on its RTX stream: back to the packet it repairs.
       producer = repairing
-      producer.packetsRetransmitted += 1
       guard let mediaSsrc = producer.ssrc, let payloadType = producer.rtxPayloadTypes[rtp.payloadType],
         let unwrapped = unwrapRtx(packet, length: length, payloadType: payloadType, ssrc: mediaSsrc),
         let original = RtpPacket.parse(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<unwrapped]))
@@ -506,6 +505,7 @@ public final class MediaEngine {
         producer.rtxPacketsDiscarded += 1
         return
       }
+      producer.packetsRetransmitted += 1
       length = unwrapped
       plain = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])
       rtp = original
