@@ -55,8 +55,9 @@ final class SocketIOSignal: Sendable {
       defer { state.nextAckID += 1 }
       return state.nextAckID
     }
-    return try await withThrowingTaskGroup(of: [JSONValue].self) { group in
-      group.addTask {
+    return try await bounded(
+      timeout, "\(event): no ack within \(timeout)",
+      wait: {
         try await withCheckedThrowingContinuation { continuation in
           let closed = self.state.withLock { state -> Bool in
             guard !state.closed else { return true }
@@ -69,19 +70,8 @@ final class SocketIOSignal: Sendable {
             self.send(SocketIOPacket.event(event, [payload], ackID: id))
           }
         }
-      }
-      group.addTask {
-        try await Task.sleep(for: timeout)
-        throw LoadError("\(event): no ack within \(timeout)")
-      }
-      defer {
-        group.cancelAll()
-        if let continuation = self.state.withLock({ $0.pending.removeValue(forKey: id) }) {
-          continuation.resume(throwing: CancellationError())
-        }
-      }
-      return try await group.next()!
-    }
+      },
+      withdraw: { self.state.withLock { $0.pending.removeValue(forKey: id) } })
   }
 
   /// A mediasoup-signal request (`{"data": data}`): the success payload's `data`, or the error.
@@ -107,8 +97,9 @@ final class SocketIOSignal: Sendable {
   }
 
   private func waitOpen(timeout: Duration) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask {
+    try await bounded(
+      timeout, "no Socket.IO connect within \(timeout)",
+      wait: {
         try await withCheckedThrowingContinuation { continuation in
           let ready = self.state.withLock { state -> Bool in
             if state.isOpen { return true }
@@ -117,13 +108,33 @@ final class SocketIOSignal: Sendable {
           }
           if ready { continuation.resume() }
         }
-      }
+      },
+      withdraw: {
+        self.state.withLock { state in
+          defer { state.opened = nil }
+          return state.opened
+        }
+      })
+  }
+
+  /// `wait`, which parks a continuation in the state, or `failure` after `timeout`. Whatever
+  /// continuation `withdraw` takes back is resumed when the time is up: the group cannot end while
+  /// a child waits on a continuation nobody resumes.
+  private func bounded<T: Sendable>(
+    _ timeout: Duration, _ failure: String, wait: @escaping @Sendable () async throws -> T,
+    withdraw: @escaping @Sendable () -> CheckedContinuation<T, any Error>?
+  ) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+      group.addTask(operation: wait)
       group.addTask {
         try await Task.sleep(for: timeout)
-        throw LoadError("no Socket.IO connect within \(timeout)")
+        throw LoadError(failure)
       }
-      defer { group.cancelAll() }
-      try await group.next()
+      defer {
+        group.cancelAll()
+        withdraw()?.resume(throwing: CancellationError())
+      }
+      return try await group.next()!
     }
   }
 
