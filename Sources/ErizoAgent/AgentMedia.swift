@@ -19,17 +19,23 @@ struct MediaAddresses: Sendable {
 /// resume on a `"success"` ack, `consumerClosed`/`consumerPaused`/`consumerResumed`).
 extension AgentCore {
   func createWebRtcTransport(room: AgentRooms.Room, clientID: String, data: JSONValue) async -> JSONValue {
-    if data["forceTcp"] == true { return Self.error("TCP media is not available yet", 2000) }
+    // `forceTcp`: UDP off and TCP on (spec §4.3). Otherwise UDP, and on a worker's single port also
+    // its TCP port (preferring UDP), for clients whose network blocks UDP.
+    let forceTcp = data["forceTcp"] == true
     let transportID = UUID().uuidString.lowercased()
     var listen: JSONValue = ["ip": .string(media.listenIP)]
     if !media.announcedIP.isEmpty {
       listen = ["ip": .string(media.listenIP), "announcedIp": .string(media.announcedIP)]
     }
     var options: JSONValue = [
-      "transportId": .string(transportID), "listenIps": [listen], "enableUdp": true, "enableTcp": false,
+      "transportId": .string(transportID), "listenIps": [listen], "enableUdp": .bool(!forceTcp),
+      "enableTcp": .bool(forceTcp),
     ]
     if let serverID = await pool.webRtcServerID(of: room.worker) {
-      options = ["transportId": .string(transportID), "webRtcServerId": .string(serverID), "enableUdp": true]
+      options = [
+        "transportId": .string(transportID), "webRtcServerId": .string(serverID), "enableUdp": .bool(!forceTcp),
+        "enableTcp": true, "preferUdp": true,
+      ]
     }
     let dump: JSONValue
     do {

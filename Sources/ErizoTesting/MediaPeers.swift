@@ -6,6 +6,8 @@ public final class MemorySockets: MediaSockets {
   public var nextSocket = 100
   public var sent: [SocketAddress: [[UInt8]]] = [:]
   public var closed: [Int] = []
+  /// The socket the last packet to each address went out on.
+  public var sentSockets: [SocketAddress: Int] = [:]
   /// Keep nothing, only count (benchmarks).
   public var discard = false
   public private(set) var sentCount = 0
@@ -13,12 +15,22 @@ public final class MemorySockets: MediaSockets {
   public init() {}
 
   public func openUDP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)? {
+    open(minPort: minPort, maxPort: maxPort)
+  }
+
+  public func openTCP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)? {
+    open(minPort: minPort, maxPort: maxPort)
+  }
+
+  /// A new socket number, bound to a port of the range.
+  private func open(minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16) {
     nextSocket += 1
-    return (nextSocket, UInt16(minPort + nextSocket % 100))
+    return (nextSocket, UInt16(minPort + nextSocket % (maxPort - minPort + 1)))
   }
 
   public func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer) {
     sentCount += 1
+    if !discard { sentSockets[address] = socket }
     if !discard { sent[address, default: []].append(Array(bytes)) }
   }
 

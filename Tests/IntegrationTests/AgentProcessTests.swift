@@ -70,9 +70,15 @@ extension ControllerProcessTests {
       #expect(created?["iceParameters"]?["iceLite"] == true)
       #expect(created?["iceCandidates"]?.arrayValue?.first?["ip"] == "127.0.0.1")
       #expect(created?["dtlsParameters"]?["fingerprints"]?.arrayValue?.count == 5)
+      #expect(created?["iceCandidates"]?.arrayValue?.map { $0["protocol"] } == ["udp"], "UDP unless forced")
       let transportID = try #require(created?["id"]?.stringValue)
+      // forceTcp: UDP off and TCP on, one passive TCP candidate.
+      let tcp = try await request("createWebRtcTransport", data: ["forceTcp": true, "consuming": true])
+      let tcpCandidates = tcp["data"]?["data"]?["iceCandidates"]?.arrayValue ?? []
+      #expect(tcpCandidates.count == 1 && tcpCandidates.first?["protocol"] == "tcp", "\(tcp)")
+      #expect(tcpCandidates.first?["tcpType"] == "passive", "\(tcp)")
       let counted = try await probe.call(queue, method: "getStats", args: [], timeout: .seconds(5))
-      #expect(counted["transports"] == 1 && counted["producers"] == 0 && counted["clients"] == 1, "\(counted)")
+      #expect(counted["transports"] == 2 && counted["producers"] == 0 && counted["clients"] == 1, "\(counted)")
       let badProduce = try await request(
         "produce", data: ["transportId": .string(transportID), "kind": "video", "rtpParameters": ["codecs": "x"]])
       #expect(badProduce["data"]?["errcode"] == 2000, "invalid RTP parameters get an error reply: \(badProduce)")

@@ -205,18 +205,17 @@ actor WorkerPool {
     guard let channel = slots[index].channel else { return }
     if let singlePort = options.singlePort {
       let serverID = UUID().uuidString.lowercased()
-      var listen: JSONValue = [
-        "protocol": "udp", "ip": .string(singlePort.ip), "port": .int(singlePort.basePort + index),
-      ]
-      if !singlePort.announcedIP.isEmpty {
-        listen = [
-          "protocol": "udp", "ip": .string(singlePort.ip), "port": .int(singlePort.basePort + index),
-          "announcedAddress": .string(singlePort.announcedIP),
+      // One UDP and one TCP port, both basePort + index (DESIGN.md §9).
+      let listen: [JSONValue] = ["udp", "tcp"].map { proto in
+        var info: [String: JSONValue] = [
+          "protocol": .string(proto), "ip": .string(singlePort.ip), "port": .int(singlePort.basePort + index),
         ]
+        if !singlePort.announcedIP.isEmpty { info["announcedAddress"] = .string(singlePort.announcedIP) }
+        return .object(info)
       }
       do {
         _ = try await channel.request(
-          "worker.createWebRtcServer", data: ["webRtcServerId": .string(serverID), "listenInfos": [listen]],
+          "worker.createWebRtcServer", data: ["webRtcServerId": .string(serverID), "listenInfos": .array(listen)],
           timeout: options.requestTimeout)
       } catch {
         logger.error(

@@ -142,12 +142,22 @@ enum DemoPage {
     };
     window.addEventListener("pagehide", () => { if (room.id) $("leave").onclick(); });
 
+    // "udp" or "tcp": the local candidate of the selected ICE pair.
+    async function protocol(pc) {
+      const reports = await pc.getStats();
+      let pair = null;
+      reports.forEach((report) => { if (report.type === "transport" && report.selectedCandidatePairId) pair = reports.get(report.selectedCandidatePairId); });
+      const local = pair ? reports.get(pair.localCandidateId) : null;
+      return local ? local.protocol : null;
+    }
+
     window.erizoDemo = {
       room,
+      // Per remote: what it decoded, and over which protocol its selected ICE pair runs.
       async stats() {
         const result = [];
         for (const [id, entry] of room.remotes) {
-          const item = { id, framesDecoded: 0, audioPacketsReceived: 0 };
+          const item = { id, framesDecoded: 0, audioPacketsReceived: 0, protocol: await protocol(entry.pc) };
           (await entry.pc.getStats()).forEach((report) => {
             if (report.type !== "inbound-rtp") return;
             if (report.kind === "video") item.framesDecoded += report.framesDecoded || 0;
@@ -157,6 +167,7 @@ enum DemoPage {
         }
         return result;
       },
+      async publishProtocol() { return room.whip ? protocol(room.whip.pc) : null; },
     };
     </script>
     </body>

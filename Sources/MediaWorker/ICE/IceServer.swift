@@ -3,13 +3,17 @@ internal import ErizoCore
 /// One path a transport's packets travel: a local socket and a remote address.
 public struct TransportTuple: Hashable, Sendable {
   public enum TransportProtocol: String, Sendable { case udp, tcp }
-  /// Which of the worker's sockets received it (an index the I/O layer assigns).
+  /// The socket the tuple's packets arrive on and leave by, as the I/O layer numbers them: the UDP
+  /// socket, or the TCP connection.
   public var localSocket: Int
+  /// The local port it was received on (for dumps and stats).
+  public var localPort: UInt16
   public var remote: SocketAddress
   public var proto: TransportProtocol
 
-  public init(localSocket: Int, remote: SocketAddress, proto: TransportProtocol) {
+  public init(localSocket: Int, localPort: UInt16 = 0, remote: SocketAddress, proto: TransportProtocol) {
     self.localSocket = localSocket
+    self.localPort = localPort
     self.remote = remote
     self.proto = proto
   }

@@ -2,25 +2,61 @@ internal import CEpoll
 internal import ErizoCore
 internal import Glibc
 
-/// UDP sockets for the media engine, non-blocking and registered with the loop's epoll set.
+/// The media engine's sockets — UDP sockets, TCP listeners and accepted TCP connections — all
+/// non-blocking and registered with the loop's epoll set.
 public final class PosixSockets: MediaSockets {
+  enum Kind {
+    case udp
+    case listener
+    case connection
+  }
+
+  /// An accepted connection: its frame reader, its peer, and what could not be written yet.
+  final class Connection {
+    var reader = TcpFrameReader()
+    let remote: SocketAddress
+    var unsent: [UInt8] = []
+    var writable = true
+
+    init(remote: SocketAddress) { self.remote = remote }
+  }
+
+  /// The most bytes a TCP connection may hold unsent before whole packets are dropped instead.
+  static let unsentLimit = 1 << 20
+  /// The most TCP connections the worker keeps open; more are closed as they arrive.
+  static let connectionLimit = 4_096
+
   let epoll: Int32
-  /// Datagrams that could not be sent at once (a full socket buffer) are dropped and counted, as
-  /// an SFU should rather than queue media.
+  private(set) var kinds: [Int32: Kind] = [:]
+  private var connections: [Int32: Connection] = [:]
+  /// Packets that could not be sent at once (a full socket buffer) are dropped and counted, as an
+  /// SFU should rather than queue media.
   public private(set) var sendDrops = 0
 
   init(epoll: Int32) { self.epoll = epoll }
 
   public func openUDP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)? {
+    open(type: SOCK_DGRAM, ip: ip, minPort: minPort, maxPort: maxPort)
+  }
+
+  public func openTCP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)? {
+    open(type: SOCK_STREAM, ip: ip, minPort: minPort, maxPort: maxPort)
+  }
+
+  private func open(type: __socket_type, ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)? {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     guard inet_pton(AF_INET, ip, &address.sin_addr) == 1 else { return nil }
-    let fd = Glibc.socket(
-      AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+    let fd = Glibc.socket(AF_INET, Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return nil }
     var size: Int32 = 1 << 21
     _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
     _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    if type == SOCK_STREAM {
+      // A restarted worker must get its single port back while old connections sit in TIME_WAIT.
+      var on: Int32 = 1
+      _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
     // Start at a random port of the range, as mediasoup does, so restarts do not collide.
     let span = max(1, maxPort - minPort + 1)
     let first = Int.random(in: 0..<span)
@@ -30,19 +66,88 @@ public final class PosixSockets: MediaSockets {
       let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
       }
-      if bound == 0 {
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue
-        event.data.fd = fd
-        guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { break }
-        return (Int(fd), port)
-      }
+      guard bound == 0 else { continue }
+      if type == SOCK_STREAM, listen(fd, 128) != 0 { break }
+      guard watch(fd, kind: type == SOCK_STREAM ? .listener : .udp) else { break }
+      return (Int(fd), port)
     }
     Glibc.close(fd)
     return nil
   }
 
+  private func watch(_ fd: Int32, kind: Kind) -> Bool {
+    var event = epoll_event()
+    event.events = EPOLLIN.rawValue
+    event.data.fd = fd
+    guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { return false }
+    kinds[fd] = kind
+    return true
+  }
+
+  /// Accepts every pending connection on a listener; `accepted` says whether to keep each.
+  func acceptAll(_ listener: Int32, _ accepted: (Int32, SocketAddress) -> Bool) {
+    while true {
+      var from = sockaddr_in()
+      var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+      let fd = withUnsafeMutablePointer(to: &from) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          accept4(listener, $0, &length, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+        }
+      }
+      if fd < 0 {
+        if errno == EINTR || errno == ECONNABORTED { continue }
+        return  // EAGAIN: none left (or an error the next wake-up will see again)
+      }
+      var on: Int32 = 1
+      _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+      let remote = Self.address(from)
+      guard connections.count < Self.connectionLimit, watch(fd, kind: .connection), accepted(fd, remote) else {
+        close(socket: Int(fd))
+        continue
+      }
+      connections[fd] = Connection(remote: remote)
+    }
+  }
+
+  /// Reads what a connection has and hands each whole packet to `packet`; false when the connection
+  /// ended (closed by the peer or broken) and should be closed.
+  func read(_ fd: Int32, _ packet: (SocketAddress, UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+    guard let connection = connections[fd] else { return false }
+    while true {
+      let count = connection.reader.fill { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+      if count == 0 { return false }
+      if count < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR }
+      connection.reader.frames { packet(connection.remote, $0) }
+    }
+  }
+
+  /// The socket became writable again: sends what was held back.
+  func flush(_ fd: Int32) -> Bool {
+    guard let connection = connections[fd] else { return false }
+    guard !connection.unsent.isEmpty else { return true }
+    let written = connection.unsent.withUnsafeBytes {
+      Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+    }
+    if written < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR }
+    connection.unsent.removeFirst(written)
+    if connection.unsent.isEmpty { setWritableInterest(fd, connection, false) }
+    return true
+  }
+
+  private func setWritableInterest(_ fd: Int32, _ connection: Connection, _ wanted: Bool) {
+    guard connection.writable == !wanted else { return }
+    connection.writable = !wanted
+    var event = epoll_event()
+    event.events = EPOLLIN.rawValue | (wanted ? EPOLLOUT.rawValue : 0)
+    event.data.fd = fd
+    _ = epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event)
+  }
+
   public func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer) {
+    if let connection = connections[Int32(socket)] {
+      sendFramed(Int32(socket), connection, bytes)
+      return
+    }
     guard case .ipv4(let octets, let port) = address else { return }
     var target = sockaddr_in()
     target.sin_family = sa_family_t(AF_INET)
@@ -59,9 +164,61 @@ public final class PosixSockets: MediaSockets {
     if sent < 0 { sendDrops += 1 }
   }
 
+  /// One packet on a TCP connection, with its 2-byte length. Whatever the kernel does not take is
+  /// kept (up to `unsentLimit`) and sent when the socket is writable, so frames are never cut.
+  private func sendFramed(_ fd: Int32, _ connection: Connection, _ bytes: UnsafeRawBufferPointer) {
+    guard let (high, low) = TcpFrameReader.header(for: bytes.count) else {
+      sendDrops += 1
+      return
+    }
+    if !connection.unsent.isEmpty {
+      guard connection.unsent.count + 2 + bytes.count <= Self.unsentLimit else {
+        sendDrops += 1
+        return
+      }
+      connection.unsent.append(high)
+      connection.unsent.append(low)
+      connection.unsent.append(contentsOf: bytes)
+      return
+    }
+    var header = (high, low)
+    let written = withUnsafeMutableBytes(of: &header) { head -> Int in
+      var parts = [
+        iovec(iov_base: head.baseAddress, iov_len: 2),
+        iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count),
+      ]
+      return parts.withUnsafeMutableBufferPointer { vector in
+        var message = msghdr()
+        message.msg_iov = vector.baseAddress
+        message.msg_iovlen = 2
+        return Glibc.sendmsg(fd, &message, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+      }
+    }
+    let total = 2 + bytes.count
+    if written == total { return }
+    if written < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
+      sendDrops += 1  // broken; the read side sees the end and closes it
+      return
+    }
+    let done = max(0, written)
+    if done < 2 { connection.unsent.append(contentsOf: [high, low][done...]) }
+    connection.unsent.append(contentsOf: bytes[max(0, done - 2)...])
+    setWritableInterest(fd, connection, true)
+  }
+
   public func close(socket: Int) {
-    _ = epoll_ctl(epoll, EPOLL_CTL_DEL, Int32(socket), nil)
-    Glibc.close(Int32(socket))
+    let fd = Int32(socket)
+    _ = epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
+    kinds[fd] = nil
+    connections[fd] = nil
+    Glibc.close(fd)
+  }
+
+  static func address(_ from: sockaddr_in) -> SocketAddress {
+    let address = from.sin_addr.s_addr  // network order in memory: a.b.c.d on a little-endian host
+    return .ipv4(
+      [UInt8(address & 0xFF), UInt8(address >> 8 & 0xFF), UInt8(address >> 16 & 0xFF), UInt8(address >> 24)],
+      port: UInt16(bigEndian: from.sin_port))
   }
 }
 
@@ -125,26 +282,26 @@ public enum WorkerLoop {
             return WorkerExitCode.failure.rawValue
           }
         } else {
-          // Drain the socket: many datagrams per wake-up.
-          while true {
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let received = packet.withUnsafeMutableBytes { buffer in
-              withUnsafeMutablePointer(to: &from) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                  recvfrom(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT), $0, &length)
-                }
+          switch sockets.kinds[fd] {
+          case .udp?:
+            drain(fd, engine: engine, packet: &packet, from: &from)
+          case .listener?:
+            sockets.acceptAll(fd) { engine.tcpAccepted(connection: Int($0), listener: Int(fd), from: $1) }
+          case .connection?:
+            let flags = events[index].events
+            var open = flags & (EPOLLERR.rawValue | EPOLLHUP.rawValue) == 0 || flags & EPOLLIN.rawValue != 0
+            if open, flags & EPOLLOUT.rawValue != 0 { open = sockets.flush(fd) }
+            if open {
+              open = sockets.read(fd) { remote, frame in
+                engine.receive(socket: Int(fd), from: remote, packet: frame, now: .now)
               }
             }
-            guard received > 0 else { break }
-            let address = from.sin_addr.s_addr  // network order in memory: a.b.c.d on a little-endian host
-            let remote = SocketAddress.ipv4(
-              [UInt8(address & 0xFF), UInt8(address >> 8 & 0xFF), UInt8(address >> 16 & 0xFF), UInt8(address >> 24)],
-              port: UInt16(bigEndian: from.sin_port))
-            packet.withUnsafeMutableBytes {
-              engine.receive(
-                socket: Int(fd), from: remote, packet: UnsafeMutableRawBufferPointer(rebasing: $0[..<received]),
-                now: .now)
+            if !open {
+              sockets.close(socket: Int(fd))
+              engine.tcpClosed(connection: Int(fd))
             }
+          case nil:
+            break  // closed earlier in this round
           }
           flush(engine)
         }
@@ -154,6 +311,28 @@ public enum WorkerLoop {
         engine.tick(now: now)
         flush(engine)
         nextTick = now + .milliseconds(100)
+      }
+    }
+  }
+
+  /// Reads every datagram a UDP socket has (many per wake-up).
+  private static func drain(
+    _ fd: Int32, engine: MediaEngine, packet: inout [UInt8], from: inout sockaddr_in
+  ) {
+    while true {
+      var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+      let received = packet.withUnsafeMutableBytes { buffer in
+        withUnsafeMutablePointer(to: &from) {
+          $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            recvfrom(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT), $0, &length)
+          }
+        }
+      }
+      guard received > 0 else { return }
+      let remote = PosixSockets.address(from)
+      packet.withUnsafeMutableBytes {
+        engine.receive(
+          socket: Int(fd), from: remote, packet: UnsafeMutableRawBufferPointer(rebasing: $0[..<received]), now: .now)
       }
     }
   }

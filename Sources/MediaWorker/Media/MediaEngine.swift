@@ -10,11 +10,13 @@ public final class MediaEngine {
   let dtlsContext: DtlsContext
   var settings: WorkerSettings
   var transports: [String: WebRtcTransport] = [:]
-  var transportsBySocket: [Int: WebRtcTransport] = [:]
   var servers: [String: WebRtcServer] = [:]
   var observers: [String: AudioLevelObserver] = [:]
   var observerRouters: [String: String] = [:]
-  var serversBySocket: [Int: WebRtcServer] = [:]
+  /// Who listens on each UDP socket and TCP listener, and at which port.
+  var socketOwners: [Int: SocketOwner] = [:]
+  /// Accepted TCP connections by socket.
+  var tcpConnections: [Int: TcpConnection] = [:]
   var producers: [String: Producer] = [:]
   var consumers: [String: Consumer] = [:]
   /// Notifications and logs waiting to go to the parent.
@@ -43,6 +45,19 @@ public final class MediaEngine {
     public var malformedPackets = 0
   }
 
+  enum SocketOwner {
+    case transport(WebRtcTransport, port: UInt16)
+    case server(WebRtcServer, port: UInt16)
+  }
+
+  /// A passive ICE-TCP connection: the listener that accepted it, its peer, and (on a WebRtcServer)
+  /// the transport ICE validated it for.
+  struct TcpConnection {
+    let listener: Int
+    let remote: SocketAddress
+    var transport: WebRtcTransport?
+  }
+
   public init(sockets: any MediaSockets, settings: WorkerSettings) throws(ErizoError) {
     self.sockets = sockets
     self.settings = settings
@@ -52,25 +67,87 @@ public final class MediaEngine {
 
   // MARK: requests
 
-  /// `worker.createWebRtcServer`: one UDP socket on a fixed port, for every transport created with
-  /// its `webRtcServerId` (single-port mode).
+  /// `worker.createWebRtcServer`: UDP sockets and TCP listeners on fixed ports, for every transport
+  /// created with its `webRtcServerId` (single-port mode).
   func createWebRtcServer(data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
     guard let serverID = data["webRtcServerId"]?.stringValue, !serverID.isEmpty else {
       throw .type("missing webRtcServerId")
     }
     guard servers[serverID] == nil else { throw .error("a WebRtcServer with the same webRtcServerId already exists") }
-    guard let listen = data["listenInfos"]?.arrayValue?.first(where: { $0["protocol"] == "udp" }),
-      let ip = listen["ip"]?.stringValue, let port = listen["port"]?.intValue, (1...65535).contains(port)
-    else { throw .type("missing a udp listenInfo with ip and port") }
-    guard let (socket, bound) = sockets.openUDP(ip: ip, minPort: port, maxPort: port) else {
-      throw .error("UDP port \(port) on \(ip) is in use")
+    guard let infos = data["listenInfos"]?.arrayValue, !infos.isEmpty else { throw .type("missing listenInfos") }
+    var listens: [ListenInfo] = []
+    for info in infos {
+      let listen = try ListenInfo(info, defaultRange: settings.rtcMinPort...settings.rtcMaxPort)
+      guard listen.ports.count == 1 else { throw .type("a WebRtcServer listenInfo needs a port") }
+      listens.append(listen)
     }
-    let announced = listen["announcedAddress"]?.stringValue ?? listen["announcedIp"]?.stringValue
-    let server = WebRtcServer(
-      id: serverID, socket: socket, ip: ip, announcedIP: (announced?.isEmpty ?? true) ? nil : announced, port: bound)
+    let server = WebRtcServer(id: serverID, endpoints: try open(listens))
     servers[serverID] = server
-    serversBySocket[socket] = server
+    for endpoint in server.endpoints { socketOwners[endpoint.socket] = .server(server, port: endpoint.port) }
     return .null
+  }
+
+  /// Where a transport or a WebRtcServer listens: `listenInfos[i]` (or a `listenIps` entry).
+  struct ListenInfo {
+    var proto: TransportTuple.TransportProtocol
+    var ip: String
+    var announcedIP: String?
+    var ports: ClosedRange<Int>
+
+    init(_ info: JSONValue, proto fixed: TransportTuple.TransportProtocol? = nil, defaultRange: ClosedRange<Int>)
+      throws(WorkerCore.RequestError)
+    {
+      if let ip = info.stringValue {  // a bare listenIps entry
+        guard !ip.isEmpty else { throw .type("empty listen ip") }
+        self.init(proto: fixed ?? .udp, ip: ip, announcedIP: nil, ports: defaultRange)
+        return
+      }
+      guard let ip = info["ip"]?.stringValue, !ip.isEmpty else { throw .type("missing listen ip") }
+      var proto = fixed ?? .udp
+      if fixed == nil, let name = info["protocol"] {
+        guard let named = name.stringValue.flatMap(TransportTuple.TransportProtocol.init(rawValue:)) else {
+          throw .type("listen protocol must be udp or tcp")
+        }
+        proto = named
+      }
+      var ports = defaultRange
+      if let port = info["port"], port != .null, port != 0 {
+        guard let number = port.intValue, (1...65535).contains(number) else { throw .type("invalid listen port") }
+        ports = number...number
+      } else if let range = info["portRange"], range != .null {
+        guard let min = range["min"]?.intValue, let max = range["max"]?.intValue, 1 <= min, min <= max, max <= 65535
+        else { throw .type("invalid portRange") }
+        ports = min...max
+      }
+      let announced = info["announcedAddress"]?.stringValue ?? info["announcedIp"]?.stringValue
+      self.init(proto: proto, ip: ip, announcedIP: (announced?.isEmpty ?? true) ? nil : announced, ports: ports)
+    }
+
+    init(proto: TransportTuple.TransportProtocol, ip: String, announcedIP: String?, ports: ClosedRange<Int>) {
+      self.proto = proto
+      self.ip = ip
+      self.announcedIP = announcedIP
+      self.ports = ports
+    }
+  }
+
+  /// Opens every listen info's socket, or none: on a failure the ones already open are closed.
+  private func open(_ listens: [ListenInfo]) throws(WorkerCore.RequestError) -> [LocalEndpoint] {
+    var endpoints: [LocalEndpoint] = []
+    for listen in listens {
+      let opened =
+        listen.proto == .udp
+        ? sockets.openUDP(ip: listen.ip, minPort: listen.ports.lowerBound, maxPort: listen.ports.upperBound)
+        : sockets.openTCP(ip: listen.ip, minPort: listen.ports.lowerBound, maxPort: listen.ports.upperBound)
+      guard let (socket, port) = opened else {
+        for endpoint in endpoints { sockets.close(socket: endpoint.socket) }
+        let where_ = listen.ports.count == 1 ? "port \(listen.ports.lowerBound)" : "\(listen.ports)"
+        throw .error("no free \(listen.proto.rawValue.uppercased()) port on \(listen.ip) (\(where_))")
+      }
+      endpoints.append(
+        LocalEndpoint(proto: listen.proto, socket: socket, ip: listen.ip, announcedIP: listen.announcedIP, port: port))
+    }
+    return endpoints
   }
 
   /// `router.createAudioLevelObserver` (handler: the router).
@@ -121,57 +198,85 @@ public final class MediaEngine {
     guard let server = servers[serverID] else { throw .error("WebRtcServer not found") }
     for transport in transports.values where transport.server === server { closeTransport(transport) }
     servers[serverID] = nil
-    serversBySocket[server.socket] = nil
-    sockets.close(socket: server.socket)
+    closeSockets(server.endpoints)
   }
 
-  /// `router.createWebRtcTransport` (handler: the router).
+  /// `router.createWebRtcTransport` (handler: the router): on a WebRtcServer's sockets, or on its
+  /// own UDP socket and TCP listener per listen info (`enableUdp`/`enableTcp`, `preferUdp`/`preferTcp`).
   func createWebRtcTransport(routerID: String, data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
     guard let transportID = data["transportId"]?.stringValue, !transportID.isEmpty else {
       throw .type("missing transportId")
     }
     guard transports[transportID] == nil else { throw .error("a Transport with the same transportId already exists") }
-    if data["enableUdp"] == false { throw .error("only UDP is supported by this worker today") }
     let consent = data["iceConsentTimeout"]?.intValue ?? 30
     let consentTimeout: Duration = consent == 0 ? .zero : .seconds(max(10, min(60, consent)))
-    if let serverID = data["webRtcServerId"]?.stringValue {
-      guard let server = servers[serverID] else { throw .error("WebRtcServer not found") }
-      let dtls: DtlsSession
-      do {
-        dtls = try DtlsSession(context: dtlsContext)
-      } catch {
-        throw .error("DTLS setup failed: \(error)")
+    let server: WebRtcServer?
+    let endpoints: [LocalEndpoint]
+    let onServer = data["webRtcServerId"] != nil && data["webRtcServerId"] != .null
+    let enableUdp = data["enableUdp"]?.boolValue ?? true
+    let enableTcp = data["enableTcp"]?.boolValue ?? onServer
+    guard enableUdp || enableTcp else { throw .type("enableUdp and enableTcp cannot both be false") }
+    if onServer {
+      guard let serverID = data["webRtcServerId"]?.stringValue, let found = servers[serverID] else {
+        throw .error("WebRtcServer not found")
       }
-      let transport = WebRtcTransport(
-        id: transportID, routerID: routerID, socket: server.socket, ip: server.ip, announcedIP: server.announcedIP,
-        port: server.port, dtls: dtls, consentTimeout: consentTimeout, server: server)
-      transports[transportID] = transport
-      server.transportsByFragment[transport.ice.usernameFragment] = transport
-      return transport.dump(fingerprints: dtlsContext.fingerprints)
+      server = found
+      endpoints = found.endpoints.filter { $0.proto == .udp ? enableUdp : enableTcp }
+      guard !endpoints.isEmpty else { throw .type("the WebRtcServer has no socket for the enabled protocols") }
+    } else {
+      let range = settings.rtcMinPort...settings.rtcMaxPort
+      var listens: [ListenInfo] = []
+      if let infos = data["listenInfos"]?.arrayValue {
+        for info in infos {
+          let listen = try ListenInfo(info, defaultRange: range)
+          if listen.proto == .udp ? enableUdp : enableTcp { listens.append(listen) }
+        }
+      } else if let ips = data["listenIps"]?.arrayValue {
+        for item in ips {
+          if enableUdp { listens.append(try ListenInfo(item, proto: .udp, defaultRange: range)) }
+          if enableTcp { listens.append(try ListenInfo(item, proto: .tcp, defaultRange: range)) }
+        }
+      }
+      guard !listens.isEmpty else { throw .type("missing listenInfos (or listenIps)") }
+      server = nil
+      endpoints = try open(listens)
     }
-    let listen = data["listenInfos"]?.arrayValue?.first ?? data["listenIps"]?.arrayValue?.first
-    guard let ip = listen?["ip"]?.stringValue, !ip.isEmpty else { throw .type("missing listenIps[0].ip") }
-    let announced = listen?["announcedAddress"]?.stringValue ?? listen?["announcedIp"]?.stringValue
-    let range = listen?["portRange"]
-    let minPort = range?["min"]?.intValue ?? settings.rtcMinPort
-    let maxPort = range?["max"]?.intValue ?? settings.rtcMaxPort
-    guard let (socket, port) = sockets.openUDP(ip: ip, minPort: minPort, maxPort: maxPort) else {
-      throw .error("no free UDP port on \(ip) in \(minPort)-\(maxPort)")
+    let preferUdp = data["preferUdp"]?.boolValue ?? false
+    let preferTcp = data["preferTcp"]?.boolValue ?? false
+    let priorities = endpoints.indices.map {
+      LocalEndpoint.priority(index: $0, proto: endpoints[$0].proto, preferUdp: preferUdp, preferTcp: preferTcp)
     }
     let dtls: DtlsSession
     do {
       dtls = try DtlsSession(context: dtlsContext)
     } catch {
-      sockets.close(socket: socket)
+      if server == nil { closeSockets(endpoints) }
       throw .error("DTLS setup failed: \(error)")
     }
     let transport = WebRtcTransport(
-      id: transportID, routerID: routerID, socket: socket, ip: ip,
-      announcedIP: (announced?.isEmpty ?? true) ? nil : announced, port: port, dtls: dtls,
-      consentTimeout: consentTimeout)
+      id: transportID, routerID: routerID, endpoints: endpoints, priorities: priorities, dtls: dtls,
+      consentTimeout: consentTimeout, server: server)
     transports[transportID] = transport
-    transportsBySocket[socket] = transport
+    if let server {
+      server.transportsByFragment[transport.ice.usernameFragment] = transport
+    } else {
+      for endpoint in endpoints { socketOwners[endpoint.socket] = .transport(transport, port: endpoint.port) }
+    }
     return transport.dump(fingerprints: dtlsContext.fingerprints)
+  }
+
+  /// Closes sockets a transport or a server owned, and the TCP connections their listeners accepted.
+  private func closeSockets(_ endpoints: [LocalEndpoint]) {
+    for endpoint in endpoints {
+      socketOwners[endpoint.socket] = nil
+      if endpoint.proto == .tcp {
+        for (connection, state) in tcpConnections where state.listener == endpoint.socket {
+          tcpConnections[connection] = nil
+          sockets.close(socket: connection)
+        }
+      }
+      sockets.close(socket: endpoint.socket)
+    }
   }
 
   func transport(_ id: String) throws(WorkerCore.RequestError) -> WebRtcTransport {
@@ -392,9 +497,12 @@ public final class MediaEngine {
     transports[transport.id] = nil
     if let server = transport.server {
       server.remove(transport)
+      for (connection, state) in tcpConnections where state.transport === transport {
+        tcpConnections[connection] = nil
+        sockets.close(socket: connection)
+      }
     } else {
-      transportsBySocket[transport.socket] = nil
-      sockets.close(socket: transport.socket)
+      closeSockets(transport.endpoints)
     }
   }
 
@@ -421,7 +529,31 @@ public final class MediaEngine {
 
   // MARK: packets
 
-  /// A datagram arrived on `socket` from `remote`. The buffer may be modified (SRTP in place).
+  /// A listener accepted a TCP connection; false when the listener is not (or no longer) ours, and
+  /// the connection should be closed.
+  public func tcpAccepted(connection: Int, listener: Int, from remote: SocketAddress) -> Bool {
+    guard socketOwners[listener] != nil else { return false }
+    tcpConnections[connection] = TcpConnection(listener: listener, remote: remote)
+    return true
+  }
+
+  /// A TCP connection closed (by the peer, or on an error): its ICE tuple goes.
+  public func tcpClosed(connection: Int) {
+    guard let state = tcpConnections.removeValue(forKey: connection) else { return }
+    let transport: WebRtcTransport?
+    let port: UInt16
+    switch socketOwners[state.listener] {
+    case .transport(let owner, let listenPort)?: (transport, port) = (owner, listenPort)
+    case .server(_, let listenPort)?: (transport, port) = (state.transport, listenPort)
+    case nil: return
+    }
+    guard let transport else { return }
+    let tuple = TransportTuple(localSocket: connection, localPort: port, remote: state.remote, proto: .tcp)
+    apply(transport, transport.ice.removeTuple(tuple))
+  }
+
+  /// A datagram arrived on UDP `socket` from `remote`, or a framed packet on TCP connection
+  /// `socket`. The buffer may be modified (SRTP in place).
   public func receive(
     socket: Int, from remote: SocketAddress, packet: UnsafeMutableRawBufferPointer, now: ContinuousClock.Instant
   ) {
@@ -435,28 +567,37 @@ public final class MediaEngine {
       }
       stun = message
     }
+    var connection: TcpConnection?
+    if !tcpConnections.isEmpty { connection = tcpConnections[socket] }
     let transport: WebRtcTransport
-    if let own = transportsBySocket[socket] {
-      transport = own
-    } else if let server = serversBySocket[socket] {
-      // Single-port: STUN by the local fragment of USERNAME, the rest by the validated address.
+    let port: UInt16
+    switch socketOwners[connection?.listener ?? socket] {
+    case .transport(let owner, let listenPort)?:
+      (transport, port) = (owner, listenPort)
+    case .server(let server, let listenPort)?:
+      // Single-port: STUN by the local fragment of USERNAME, the rest by what ICE validated.
       let fragment = stun?.username.flatMap { $0.split(separator: ":").first.map(String.init) }
-      guard let found = fragment.flatMap({ server.transportsByFragment[$0] }) ?? server.transportsByRemote[remote]
-      else {
+      let validated = connection != nil ? connection?.transport : server.transportsByRemote[remote]
+      guard let found = fragment.flatMap({ server.transportsByFragment[$0] }) ?? validated else {
         counters.droppedPackets += 1
         return
       }
-      transport = found
-    } else {
+      (transport, port) = (found, listenPort)
+    case nil:
       return
     }
-    let tuple = TransportTuple(localSocket: Int(transport.port), remote: remote, proto: .udp)
+    let tuple = TransportTuple(
+      localSocket: socket, localPort: port, remote: remote, proto: connection == nil ? .udp : .tcp)
     transport.bytesReceived += packet.count
     if let stun {
       let (response, events) = transport.ice.handle(stun, from: tuple, now: now)
-      if let response { response.withUnsafeBytes { sockets.send(socket: transport.socket, to: remote, bytes: $0) } }
-      if let server = transport.server, transport.ice.tuples.contains(tuple) {
-        server.transportsByRemote[remote] = transport
+      if let response { response.withUnsafeBytes { sockets.send(socket: socket, to: remote, bytes: $0) } }
+      if transport.server != nil, transport.ice.tuples.contains(tuple) {
+        if connection != nil {
+          tcpConnections[socket]?.transport = transport
+        } else {
+          transport.server?.transportsByRemote[remote] = transport
+        }
       }
       apply(transport, events)
       return
@@ -572,7 +713,7 @@ public final class MediaEngine {
       let sequence = consumer.sequence.map(rtp.sequenceNumber)
       guard
         let sent = send(
-          rtp, from: plain, as: sequence, for: consumer, asRtx: false, srtp: srtpOut, on: target, to: tuple.remote)
+          rtp, from: plain, as: sequence, for: consumer, asRtx: false, srtp: srtpOut, on: target, to: tuple)
       else {
         counters.droppedPackets += 1
         continue
@@ -673,7 +814,7 @@ public final class MediaEngine {
     consumer.nackCount += 1
     consumer.nackPacketCount += sequences.count
     guard consumer.active, let producer = producers[consumer.producerID], let cache = producer.cache,
-      let srtpOut = transport.srtpOut, let remote = transport.ice.selectedTuple?.remote
+      let srtpOut = transport.srtpOut, let tuple = transport.ice.selectedTuple
     else { return }
     let roundTrip = consumer.stream.roundTripTime > 0 ? Int64(consumer.stream.roundTripTime) : 100
     for output in sequences {
@@ -684,7 +825,7 @@ public final class MediaEngine {
         guard let rtp = RtpPacket.parse(original) else { return nil }
         return send(
           rtp, from: original, as: output, for: consumer, asRtx: consumer.rtx != nil, srtp: srtpOut, on: transport,
-          to: remote)
+          to: tuple)
       }
       guard let bytes = sent ?? nil else { continue }
       consumer.packetsRetransmitted += 1
@@ -699,7 +840,7 @@ public final class MediaEngine {
   /// it could not be written or protected. The forwarding and the retransmission path share it.
   private func send(
     _ rtp: RtpPacket, from source: UnsafeRawBufferPointer, as sequence: UInt16, for consumer: Consumer, asRtx: Bool,
-    srtp: SrtpSession, on transport: WebRtcTransport, to remote: SocketAddress
+    srtp: SrtpSession, on transport: WebRtcTransport, to tuple: TransportTuple
   ) -> Int? {
     scratch.withUnsafeMutableBytes { out -> Int? in
       guard
@@ -716,7 +857,8 @@ public final class MediaEngine {
         length = wrapped
       }
       guard let protected = try? srtp.protectRTP(out, length: length) else { return nil }
-      sockets.send(socket: transport.socket, to: remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
+      sockets.send(
+        socket: tuple.localSocket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
       return protected
     }
   }
@@ -770,14 +912,14 @@ public final class MediaEngine {
       compound.withUnsafeBytes { out.copyMemory(from: $0) }
       guard let protected = try? srtp.protectRTCP(out, length: compound.count) else { return }
       sockets.send(
-        socket: transport.socket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
+        socket: tuple.localSocket, to: tuple.remote, bytes: UnsafeRawBufferPointer(rebasing: out[..<protected]))
       transport.bytesSent += protected
     }
   }
 
   private func send(_ datagram: [UInt8], on transport: WebRtcTransport) {
     guard let tuple = transport.ice.selectedTuple else { return }
-    datagram.withUnsafeBytes { sockets.send(socket: transport.socket, to: tuple.remote, bytes: $0) }
+    datagram.withUnsafeBytes { sockets.send(socket: tuple.localSocket, to: tuple.remote, bytes: $0) }
     transport.bytesSent += datagram.count
   }
 
@@ -884,7 +1026,7 @@ public final class MediaEngine {
         outbox.append(
           .notification(
             handlerID: transport.id, event: "iceselectedtuplechange",
-            data: ["iceSelectedTuple": WebRtcTransport.tupleJSON(tuple)]))
+            data: ["iceSelectedTuple": transport.tupleJSON(tuple)]))
       }
     }
   }

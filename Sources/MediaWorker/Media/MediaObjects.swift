@@ -5,7 +5,13 @@ internal import ErizoCore
 public protocol MediaSockets: AnyObject {
   /// Binds a UDP socket on `ip` to a free port in the range; nil when none is free.
   func openUDP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)?
+  /// Listens for TCP connections on `ip` at a free port in the range (passive ICE-TCP); nil when
+  /// none is free. Accepted connections reach the engine through `MediaEngine.tcpAccepted`.
+  func openTCP(ip: String, minPort: Int, maxPort: Int) -> (socket: Int, port: UInt16)?
+  /// Sends a datagram on a UDP socket to `address`, or a packet on a TCP connection (with its RFC
+  /// 4571 length; `address` is then the connection's peer).
   func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer)
+  /// Closes a UDP socket, a TCP listener or a TCP connection.
   func close(socket: Int)
 }
 

@@ -3,17 +3,48 @@ internal import COpenSSL
 internal import ErizoCore
 internal import Glibc
 
-/// A WebRtcTransport (media-worker spec §1, §4): one UDP socket, ICE-lite, DTLS, SRTP, and the
-/// producers and consumers on it. Everything runs on the worker's loop thread.
-final class WebRtcTransport {
-  let id: String
-  let routerID: String
+/// One local address a transport can be reached on: a UDP socket or a passive TCP listener, and
+/// the ICE candidate it is announced as.
+struct LocalEndpoint {
+  let proto: TransportTuple.TransportProtocol
+  /// The UDP socket, or the TCP listening socket.
   let socket: Int
   let ip: String
   let announcedIP: String?
   let port: UInt16
+
+  /// Host candidate priority (media-worker spec §4.2): type preference 64, local preference 10 000
+  /// less 100 per earlier endpoint, plus 1 000 for the preferred protocol, component 1.
+  static func priority(index: Int, proto: TransportTuple.TransportProtocol, preferUdp: Bool, preferTcp: Bool) -> Int {
+    var local = 10_000 - 100 * index
+    if (proto == .udp && preferUdp) || (proto == .tcp && preferTcp) { local += 1_000 }
+    return (1 << 24) * 64 + (1 << 8) * local + 255
+  }
+
+  func candidate(priority: Int) -> JSONValue {
+    var fields: [String: JSONValue] = [
+      "foundation": .string(proto == .udp ? "udpcandidate" : "tcpcandidate"), "priority": .int(priority),
+      "ip": .string(announcedIP ?? ip), "address": .string(announcedIP ?? ip), "protocol": .string(proto.rawValue),
+      "port": .int(Int(port)), "type": "host",
+    ]
+    if proto == .tcp { fields["tcpType"] = "passive" }
+    return .object(fields)
+  }
+
+  var json: JSONValue { ["ip": .string(ip), "port": .int(Int(port))] }
+}
+
+/// A WebRtcTransport (media-worker spec §1, §4): its UDP sockets and TCP listeners (its own, or
+/// its WebRtcServer's), ICE-lite, DTLS, SRTP, and the producers and consumers on it. Everything
+/// runs on the worker's loop thread.
+final class WebRtcTransport {
+  let id: String
+  let routerID: String
+  /// Where ICE candidates point, in order of preference, with their priorities.
+  let endpoints: [LocalEndpoint]
+  let priorities: [Int]
   /// The worker's shared single-port server this transport lives on, if any (mediasoup's
-  /// WebRtcServer); it owns the socket then.
+  /// WebRtcServer); it owns the sockets then.
   let server: WebRtcServer?
   var ice: IceServer
   let dtls: DtlsSession
@@ -29,16 +60,14 @@ final class WebRtcTransport {
   var lastReport = ContinuousClock.now
 
   init(
-    id: String, routerID: String, socket: Int, ip: String, announcedIP: String?, port: UInt16, dtls: DtlsSession,
+    id: String, routerID: String, endpoints: [LocalEndpoint], priorities: [Int], dtls: DtlsSession,
     consentTimeout: Duration, server: WebRtcServer? = nil
   ) {
     self.server = server
     self.id = id
     self.routerID = routerID
-    self.socket = socket
-    self.ip = ip
-    self.announcedIP = announcedIP
-    self.port = port
+    self.endpoints = endpoints
+    self.priorities = priorities
     self.dtls = dtls
     ice = IceServer(
       usernameFragment: IceServer.randomCredential(), password: IceServer.randomCredential(),
@@ -50,19 +79,14 @@ final class WebRtcTransport {
   }
 
   var iceCandidates: JSONValue {
-    [
-      [
-        "foundation": "udpcandidate", "priority": .int(1_076_302_079), "ip": .string(announcedIP ?? ip),
-        "address": .string(announcedIP ?? ip), "protocol": "udp", "port": .int(Int(port)), "type": "host",
-      ]
-    ]
+    .array(zip(endpoints, priorities).map { $0.candidate(priority: $1) })
   }
 
   func dump(fingerprints: [(algorithm: String, value: String)]) -> JSONValue {
     [
       "id": .string(id), "direct": false, "iceRole": "controlled", "iceParameters": iceParameters,
       "iceCandidates": iceCandidates, "iceState": .string(ice.state.rawValue),
-      "iceSelectedTuple": ice.selectedTuple.map(Self.tupleJSON) ?? .null,
+      "iceSelectedTuple": ice.selectedTuple.map(tupleJSON) ?? .null,
       "dtlsParameters": [
         "role": .string(dtlsRole.rawValue),
         "fingerprints": .array(
@@ -79,38 +103,34 @@ final class WebRtcTransport {
       [
         "type": "webrtc-transport", "transportId": .string(id), "timestamp": .int(Int(WorkerClock.milliseconds())),
         "iceRole": "controlled", "iceState": .string(ice.state.rawValue),
-        "iceSelectedTuple": ice.selectedTuple.map(Self.tupleJSON) ?? .null,
+        "iceSelectedTuple": ice.selectedTuple.map(tupleJSON) ?? .null,
         "dtlsState": .string(dtls.state.rawValue), "bytesReceived": .int(bytesReceived), "bytesSent": .int(bytesSent),
       ]
     ]
   }
 
-  static func tupleJSON(_ tuple: TransportTuple) -> JSONValue {
-    [
-      "localPort": .int(tuple.localSocket), "remoteIp": .string(tuple.remote.ip),
-      "remotePort": .int(Int(tuple.remote.port)), "protocol": .string(tuple.proto.rawValue),
+  func tupleJSON(_ tuple: TransportTuple) -> JSONValue {
+    let local = endpoints.first { $0.port == tuple.localPort && $0.proto == tuple.proto }
+    return [
+      "localIp": .string(local.map { $0.announcedIP ?? $0.ip } ?? ""), "localPort": .int(Int(tuple.localPort)),
+      "remoteIp": .string(tuple.remote.ip), "remotePort": .int(Int(tuple.remote.port)),
+      "protocol": .string(tuple.proto.rawValue),
     ]
   }
 }
 
-/// One UDP socket shared by many WebRtcTransports of a worker (single-port mode; mediasoup's
-/// WebRtcServer): STUN finds its transport by the local ICE username fragment, everything else by
-/// the remote address ICE validated.
+/// UDP sockets and TCP listeners shared by many WebRtcTransports of a worker (single-port mode;
+/// mediasoup's WebRtcServer): STUN finds its transport by the local ICE username fragment; other
+/// UDP datagrams by the remote address ICE validated, and TCP by the connection ICE validated.
 final class WebRtcServer {
   let id: String
-  let socket: Int
-  let ip: String
-  let announcedIP: String?
-  let port: UInt16
+  let endpoints: [LocalEndpoint]
   var transportsByFragment: [String: WebRtcTransport] = [:]
   var transportsByRemote: [SocketAddress: WebRtcTransport] = [:]
 
-  init(id: String, socket: Int, ip: String, announcedIP: String?, port: UInt16) {
+  init(id: String, endpoints: [LocalEndpoint]) {
     self.id = id
-    self.socket = socket
-    self.ip = ip
-    self.announcedIP = announcedIP
-    self.port = port
+    self.endpoints = endpoints
   }
 
   /// Forgets a transport (closed): its fragments and its remote addresses.
@@ -122,7 +142,8 @@ final class WebRtcServer {
   var dump: JSONValue {
     [
       "id": .string(id),
-      "udpSockets": [["ip": .string(ip), "port": .int(Int(port))]],
+      "udpSockets": .array(endpoints.filter { $0.proto == .udp }.map(\.json)),
+      "tcpServers": .array(endpoints.filter { $0.proto == .tcp }.map(\.json)),
       "webRtcTransportIds": .array(Set(transportsByFragment.values.map(\.id)).sorted().map(JSONValue.string)),
       "localIceUsernameFragments": .array(transportsByFragment.keys.sorted().map(JSONValue.string)),
     ]

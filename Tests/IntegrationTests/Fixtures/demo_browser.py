@@ -5,7 +5,8 @@
 Each window joins (camera and microphone are Chromium's fake devices), publishes over WHIP and
 plays the other over WHEP. Passes when, within 15 s of both joining, each window's remote video
 reports framesDecoded > 30 and its remote audio packetsReceived > 0. Saves a screenshot of the
-first window, then both leave. Prints one JSON object.
+first window, then both leave. Prints one JSON object, with the protocol ("udp"/"tcp") of each
+peer connection's selected ICE pair.
 """
 import json
 import sys
@@ -58,6 +59,9 @@ try:
     results["seconds_to_media"] = round(time.monotonic() - joined, 1)
     results["remote_stats"] = seen
     results["statuses"] = [d.execute_script("return document.getElementById('status').textContent") for d in drivers]
+    results["publish_protocols"] = [driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.erizoDemo.publishProtocol().then(done, (e) => done(String(e)));") for driver in drivers]
     time.sleep(1.0)  # a settled frame for the picture
     drivers[0].save_screenshot(SCREENSHOT)
     results["screenshot"] = SCREENSHOT

@@ -2,8 +2,10 @@
 # Runs inside a fresh network namespace (`unshare --net`), where only `lo` exists: starts `erizo all`
 # on loopback with two media workers, makes tokens through Nuve's REST API, and runs one scenario of
 # real WebRTC peers (pymediasoup on aiortc) against it. Prints the scenario's JSON line.
-#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|loss|fault|whip-whep|browser
-# (for `browser`, MEDIA_PYTHON is the venv with selenium; SCREENSHOT names the picture to save)
+#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|loss|fault|whip-whep|browser|browser-tcp
+# (for `browser` and `browser-tcp`, MEDIA_PYTHON is the venv with selenium; SCREENSHOT names the
+# picture to save). `browser-tcp` runs the workers in single-port mode and drops every UDP packet to
+# their ports, as a network that blocks UDP would: media must take passive ICE-TCP.
 set -euo pipefail
 bin=$1
 python=$2
@@ -14,8 +16,11 @@ ip link set lo up
 ip addr add 127.0.0.2/8 dev lo  # aiortc does not gather the literal 127.0.0.1
 
 mode=()
-if [ "$scenario" = e2e-single-port ]; then
+if [ "$scenario" = e2e-single-port ] || [ "$scenario" = browser-tcp ]; then
   mode=(ERIZO_AGENT_SINGLE_PORT=true ERIZO_AGENT_SINGLE_PORT_BASE=40000)
+fi
+if [ "$scenario" = browser-tcp ]; then
+  iptables -A INPUT -p udp --dport 40000:40001 -j DROP
 fi
 
 data=$(mktemp -d)
@@ -65,7 +70,7 @@ case "$scenario" in
     readarray -t all < <(python3 -c 'import json,sys; [print(t) for t in json.load(sys.stdin)["tokens"]]' <<<"$room")
     "$python" "$fixtures/../../../Tools/join-latency/join_latency.py" http://127.0.0.1:8080 "${all[@]}" || true
     ;;
-  browser)
+  browser | browser-tcp)
     tokens 0 >/dev/null  # Nuve and a registered controller are up
     sleep 1
     "$python" "$fixtures/demo_browser.py" http://127.0.0.1:8080/ "${SCREENSHOT:-$data/demo.png}" || true

@@ -21,28 +21,45 @@ struct MediaEngineTests {
     let subscriber: LoopbackPeer
     var nextID = 1
 
-    /// - Parameter singlePort: both transports on one shared socket (a WebRtcServer).
-    init(singlePort: Bool = false) throws {
+    /// - Parameters:
+    ///   - singlePort: both transports on one shared socket (a WebRtcServer).
+    ///   - tcp: the peers reach their transports over passive ICE-TCP: each over a connection the
+    ///     transport's (or the server's) listener accepted.
+    init(singlePort: Bool = false, tcp: Bool = false) throws {
       engine = try MediaEngine(sockets: sockets, settings: WorkerSettings())
       core = WorkerCore(settings: WorkerSettings(), engine: engine)
       let context = try DtlsContext()
+      let proto: JSONValue = tcp ? "tcp" : "udp"
       _ = core.handle(.request(id: 1, method: "worker.createRouter", handlerID: "", data: ["routerId": "r"]))
       if singlePort {
         let server = core.handle(
           .request(
             id: 90, method: "worker.createWebRtcServer", handlerID: "",
-            data: ["webRtcServerId": "s", "listenInfos": [["protocol": "udp", "ip": "127.0.0.1", "port": 40000]]]))
+            data: ["webRtcServerId": "s", "listenInfos": [["protocol": proto, "ip": "127.0.0.1", "port": 40000]]]))
         #expect(server == [.accepted(id: 90, data: .null)])
       }
       var peers: [LoopbackPeer] = []
       for (index, name) in ["send", "recv"].enumerated() {
-        var options: JSONValue = ["transportId": .string(name), "listenIps": [["ip": "127.0.0.1"]], "enableUdp": true]
-        if singlePort { options = ["transportId": .string(name), "webRtcServerId": "s"] }
+        var options: JSONValue = [
+          "transportId": .string(name), "listenInfos": [["protocol": proto, "ip": "127.0.0.1"]],
+          "enableUdp": .bool(!tcp), "enableTcp": .bool(tcp),
+        ]
+        if singlePort {
+          options = [
+            "transportId": .string(name), "webRtcServerId": "s", "enableUdp": .bool(!tcp), "enableTcp": .bool(tcp),
+          ]
+        }
         let reply = core.handle(
           .request(id: 2 + index, method: "router.createWebRtcTransport", handlerID: "r", data: options))
         guard case .accepted(_, let dump) = reply.first else { throw ConformanceError("\(reply)") }
-        let socket = engine.transports[name]!.socket
-        let peer = try LoopbackPeer(port: UInt16(5000 + index), socket: socket, transportID: name, context: context)
+        var socket = engine.transports[name]!.endpoints[0].socket
+        let port = UInt16(5000 + index)
+        if tcp {
+          let listener = socket
+          socket = 700 + index
+          #expect(engine.tcpAccepted(connection: socket, listener: listener, from: .ipv4([127, 0, 0, 1], port: port)))
+        }
+        let peer = try LoopbackPeer(port: port, socket: socket, transportID: name, context: context)
         let connected = core.handle(
           .request(
             id: 10 + index, method: "transport.connect", handlerID: name, data: ["dtlsParameters": peer.dtlsParameters])
@@ -96,12 +113,24 @@ struct MediaEngineTests {
     init(_ description: String) { self.description = description }
   }
 
-  @Test(arguments: [false, true])
-  func forwardsRewritesPausesAndAsksForKeyFrames(singlePort: Bool) throws {
-    var setup = try Setup(singlePort: singlePort)
+  @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+  func forwardsRewritesPausesAndAsksForKeyFrames(singlePort: Bool, tcp: Bool) throws {
+    var setup = try Setup(singlePort: singlePort, tcp: tcp)
     if singlePort {
-      #expect(setup.engine.transports["send"]?.socket == setup.engine.transports["recv"]?.socket, "one socket")
-      #expect(setup.engine.servers["s"]?.transportsByRemote.count == 2, "each peer's address found its transport")
+      #expect(
+        setup.engine.transports["send"]?.endpoints.map(\.socket)
+          == setup.engine.transports["recv"]?.endpoints.map(\.socket), "one socket")
+      if tcp {
+        #expect(
+          setup.engine.tcpConnections.values.compactMap(\.transport?.id).sorted() == ["recv", "send"],
+          "each connection found its transport")
+      } else {
+        #expect(setup.engine.servers["s"]?.transportsByRemote.count == 2, "each peer's address found its transport")
+      }
+    }
+    if tcp {
+      let tuple = setup.engine.transports["send"]?.ice.selectedTuple
+      #expect(tuple?.proto == .tcp && tuple?.localSocket == setup.publisher.socket, "the connection is the tuple")
     }
     let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
     let states = engine.outbox.compactMap { message -> String? in
@@ -151,6 +180,7 @@ struct MediaEngineTests {
     let first = try #require(forwarded.first?.sequenceNumber)
     #expect(forwarded.map(\.sequenceNumber) == [first, first &+ 1, first &+ 2])
     #expect((1000...32767).contains(first), "a random start")
+    #expect(sockets.sentSockets[subscriber.address] == subscriber.socket, "sent on the subscriber's own path")
 
     // Pause the producer: nothing flows, the consumer is told; resume waits for a key frame again.
     #expect(setup.request("producer.pause", "p") != nil)
@@ -414,7 +444,8 @@ struct MediaEngineTests {
     let before = setup.engine.counters.droppedPackets
     var bytes = stray.encoded(integrityKey: Array("x".utf8))
     bytes.withUnsafeMutableBytes {
-      setup.engine.receive(socket: server.socket, from: .ipv4([127, 0, 0, 9], port: 9), packet: $0, now: .now)
+      setup.engine.receive(
+        socket: server.endpoints[0].socket, from: .ipv4([127, 0, 0, 9], port: 9), packet: $0, now: .now)
     }
     #expect(setup.engine.counters.droppedPackets == before + 1)
     // A transport closing on a server leaves the shared socket open.
@@ -429,7 +460,75 @@ struct MediaEngineTests {
     )
     _ = setup.core.handle(
       .request(id: 301, method: "worker.closeWebRtcServer", handlerID: "", data: ["webRtcServerId": "s"]))
-    #expect(setup.sockets.closed == [server.socket] && setup.engine.transports.isEmpty)
+    #expect(setup.sockets.closed == [server.endpoints[0].socket] && setup.engine.transports.isEmpty)
+  }
+}
+
+extension MediaEngineTests {
+  @Test func passiveTcpCandidatesAndTuplesFollowTheirConnections() throws {
+    var setup = try Setup(tcp: true)
+    let engine = setup.engine
+    let send = try #require(engine.transports["send"])
+    let candidates = send.iceCandidates.arrayValue ?? []
+    #expect(candidates.count == 1)
+    #expect(candidates.first?["protocol"] == "tcp" && candidates.first?["tcpType"] == "passive")
+    #expect(candidates.first?["foundation"] == "tcpcandidate")
+    let dump = setup.request("transport.dump", "send")
+    guard case .accepted(_, let state)? = dump else { throw ConformanceError("\(String(describing: dump))") }
+    #expect(state["iceSelectedTuple"]?["protocol"] == "tcp" && state["iceSelectedTuple"]?["remotePort"] == 5000)
+    #expect(state["iceSelectedTuple"]?["localIp"] == "127.0.0.1")
+
+    // A second connection from another port: a tuple once ICE validates it, never before.
+    let listener = send.endpoints[0].socket
+    #expect(setup.engine.tcpAccepted(connection: 800, listener: listener, from: .ipv4([127, 0, 0, 1], port: 6000)))
+    var media = Self.vp8(seq: 1, key: true)
+    let before = setup.engine.counters.droppedPackets
+    media.withUnsafeMutableBytes {
+      setup.engine.receive(socket: 800, from: .ipv4([127, 0, 0, 1], port: 6000), packet: $0, now: .now)
+    }
+    #expect(setup.engine.counters.droppedPackets == before + 1, "media before ICE on that connection is dropped")
+
+    // The peer's connection closes: the only tuple goes and ICE is disconnected.
+    setup.engine.outbox.removeAll()
+    setup.engine.tcpClosed(connection: setup.publisher.socket)
+    #expect(send.ice.selectedTuple == nil && send.ice.state == .disconnected)
+    #expect(
+      setup.engine.outbox.contains(
+        .notification(handlerID: "send", event: "icestatechange", data: ["iceState": "disconnected"])))
+    // Closing the transport closes its listener and the connections it accepted.
+    _ = setup.request("transport.close", "send")
+    #expect(setup.sockets.closed.contains(listener) && setup.sockets.closed.contains(800))
+    #expect(setup.engine.tcpConnections[800] == nil)
+    #expect(!setup.engine.tcpAccepted(connection: 801, listener: listener, from: .ipv4([127, 0, 0, 1], port: 6001)))
+  }
+
+  @Test func candidatesFollowListenOrderAndProtocolPreference() throws {
+    var setup = try Setup()
+    let reply = setup.request(
+      "router.createWebRtcTransport", "r",
+      [
+        "transportId": "both", "enableUdp": true, "enableTcp": true, "preferTcp": true,
+        "listenInfos": [
+          ["protocol": "udp", "ip": "127.0.0.1", "announcedAddress": "203.0.113.7"],
+          ["protocol": "tcp", "ip": "127.0.0.1", "portRange": ["min": 45000, "max": 45010]],
+        ],
+      ])
+    guard case .accepted(_, let dump)? = reply else { throw ConformanceError("\(String(describing: reply))") }
+    let candidates = dump["iceCandidates"]?.arrayValue ?? []
+    #expect(candidates.map { $0["protocol"] } == ["udp", "tcp"])
+    #expect(candidates.first?["address"] == "203.0.113.7", "the announced address is what clients see")
+    // 2^24·64 + 2^8·localPreference + 255: UDP first in order (10 000), TCP preferred (9 900 + 1 000).
+    #expect(candidates.map { $0["priority"]?.intValue } == [1_076_302_079, 1_076_532_479])
+    let tcpPort = candidates.last?["port"]?.intValue ?? 0
+    #expect((45000...45010).contains(tcpPort))
+    let neither = setup.request(
+      "router.createWebRtcTransport", "r",
+      ["transportId": "none", "enableUdp": false, "enableTcp": false, "listenIps": ["127.0.0.1"]])
+    #expect(neither == .rejected(id: 103, error: .typeError, reason: "enableUdp and enableTcp cannot both be false"))
+    let badProtocol = setup.request(
+      "router.createWebRtcTransport", "r",
+      ["transportId": "bad", "listenInfos": [["protocol": "sctp", "ip": "127.0.0.1"]]])
+    #expect(badProtocol == .rejected(id: 104, error: .typeError, reason: "listen protocol must be udp or tcp"))
   }
 }
 
