@@ -111,13 +111,16 @@ public struct WorkerCore {
       guard routerIDs.contains(handlerID) else { throw .error("Router not found [handlerId:\(handlerID)]") }
       guard let engine else { throw .error("this worker has no media engine") }
       return try engine.createWebRtcTransport(routerID: handlerID, data: data)
-    case "router.createAudioLevelObserver":
+    case "router.createAudioLevelObserver", "router.createActiveSpeakerObserver":
       guard routerIDs.contains(handlerID) else { throw .error("Router not found [handlerId:\(handlerID)]") }
       guard let engine else { throw .error("this worker has no media engine") }
-      return try engine.createAudioLevelObserver(routerID: handlerID, data: data, now: .now)
+      if method == "router.createAudioLevelObserver" {
+        return try engine.createAudioLevelObserver(routerID: handlerID, data: data, now: .now)
+      }
+      return try engine.createActiveSpeakerObserver(routerID: handlerID, data: data, now: .now)
     case _ where method.hasPrefix("rtpObserver."):
       guard let engine else { throw .error("this worker has no media engine") }
-      return try engine.handleObserver(method, handlerID, data: data)
+      return try engine.handleObserver(method, handlerID, data: data, now: .now)
     case "router.closeTransport":
       guard let engine, let id = data["transportId"]?.stringValue else { throw .type("missing transportId") }
       engine.closeTransport(try engine.transport(id))
@@ -142,7 +145,9 @@ public struct WorkerCore {
         "transportIds": .array(
           (engine?.transports.values.filter { $0.routerID == handlerID }.map(\.id).sorted() ?? []).map(JSONValue.string)
         ),
-        "rtpObserverIds": [], "mapProducerIdConsumerIds": [:],
+        "rtpObserverIds": .array(
+          (engine?.observerRouters.filter { $0.value == handlerID }.keys.sorted() ?? []).map(JSONValue.string)),
+        "mapProducerIdConsumerIds": [:],
         "mapConsumerIdProducerId": [:], "mapProducerIdObservers": [:], "mapDataProducerIdDataConsumerIds": [:],
         "mapDataConsumerIdDataProducerId": [:],
       ]

@@ -153,21 +153,19 @@ extension WebRtcOffer {
     return answer
   }
 
-  /// The feedback we honour for a publisher: NACK, PLI and FIR. Transport-cc and REMB are left out
-  /// until the worker sends that feedback, so senders do not wait for estimates that never come.
-  public static let publisherFeedback: Set<String> = ["nack", "nack pli", "ccm fir"]
+  /// The feedback we honour for a publisher: NACK, PLI, FIR and transport-cc (the worker answers
+  /// the transport-wide sequence numbers with feedback every 100 ms). REMB is left out: the worker
+  /// has no receive-side estimate to send.
+  public static let publisherFeedback: Set<String> = ["nack", "nack pli", "ccm fir", "transport-cc"]
 
-  /// Header extensions taken from a publisher: what the router knows for the kind, not the
-  /// transport-wide-cc one (see `publisherFeedback`) and not encrypted ones.
-  static let ignoredExtensions: Set<String> = [
-    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
-    "urn:ietf:params:rtp-hdrext:encrypt",
-  ]
+  /// Header extensions taken from a publisher: what the router knows for the kind, not encrypted ones.
+  static let ignoredExtensions: Set<String> = ["urn:ietf:params:rtp-hdrext:encrypt"]
 
   /// A publisher's section as producer `rtpParameters`: its first codec the router takes (with the
-  /// offer's payload type and parameters), the feedback and header extensions we honour, its SSRC
-  /// and CNAME from `a=ssrc`, and its mid. RTX and simulcast are declined for now (the worker does
-  /// not NACK publishers or forward layers yet). Throws when no offered codec fits the router.
+  /// offer's payload type and parameters) and that codec's RTX when offered, the feedback and header
+  /// extensions we honour, its SSRC (and its RTX SSRC from the FID group) and CNAME from `a=ssrc`,
+  /// and its mid. Simulcast is declined for now (the worker does not forward layers yet). Throws
+  /// when no offered codec fits the router.
   public func producerParameters(of index: Int, router: RtpCapabilities) throws(SdpError) -> RtpParameters {
     let media = description.media[index]
     guard let kind = MediaKind(rawValue: media.kind) else { throw SdpError("\(media.kind) is not audio or video") }
@@ -188,16 +186,19 @@ extension WebRtcOffer {
     let secondaries = Set(
       groups.filter { $0.semantics == "FID" || $0.semantics == "FEC-FR" }.flatMap { $0.ssrcs.dropFirst() })
     let primary = ssrcs.first { !secondaries.contains($0.ssrc) }?.ssrc
+    let repair = groups.first { $0.semantics == "FID" && $0.ssrcs.first == primary && $0.ssrcs.count == 2 }?.ssrcs.last
     let cname = ssrcs.first { $0.ssrc == primary && $0.name == "cname" }?.value
     guard primary != nil || headerExtensions.contains(where: { $0.uri == "urn:ietf:params:rtp-hdrext:sdes:mid" }) else {
       throw SdpError("media section \(media.mid ?? "") has neither a=ssrc nor the sdes:mid header extension")
     }
-    for offered in try codecs(of: index) where !offered.isRTX {
+    let offeredCodecs = try codecs(of: index)
+    for offered in offeredCodecs where !offered.isRTX {
+      let payloadType = offered.preferredPayloadType ?? 0
       var parameters = RtpParameters(
         mid: media.mid,
         codecs: [
           RtpCodecParameters(
-            mimeType: offered.mimeType, payloadType: offered.preferredPayloadType ?? 0, clockRate: offered.clockRate,
+            mimeType: offered.mimeType, payloadType: payloadType, clockRate: offered.clockRate,
             channels: offered.channels, parameters: offered.parameters,
             rtcpFeedback: offered.rtcpFeedback.filter {
               Self.publisherFeedback.contains($0.parameter.isEmpty ? $0.type : "\($0.type) \($0.parameter)")
@@ -205,7 +206,17 @@ extension WebRtcOffer {
         ],
         headerExtensions: headerExtensions,
         encodings: [RtpEncodingParameters(ssrc: primary)], cname: cname, reducedSize: media.has("rtcp-rsize"))
-      // The router's own check decides, so the answer never promises what `produce` would refuse.
+      // The router's own check decides, so the answer never promises what `produce` would refuse:
+      // with the codec's RTX when offered, else without.
+      if let rtx = offeredCodecs.first(where: { $0.isRTX && $0.parameters["apt"] == .int(payloadType) }) {
+        var withRtx = parameters
+        withRtx.codecs.append(
+          RtpCodecParameters(
+            mimeType: rtx.mimeType, payloadType: rtx.preferredPayloadType ?? 0, clockRate: rtx.clockRate,
+            parameters: ["apt": .int(payloadType)]))
+        withRtx.encodings[0].rtxSSRC = repair
+        if (try? router.producerMapping(for: &withRtx)) != nil { return withRtx }
+      }
       if (try? router.producerMapping(for: &parameters)) != nil { return parameters }
     }
     throw SdpError("media section \(media.mid ?? "") offers no codec this room takes")

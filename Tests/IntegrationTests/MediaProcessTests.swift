@@ -134,7 +134,8 @@ struct MediaProcessTests {
   ///
   /// `browser-tcp` (issue 6): the same on workers in single-port mode with every UDP packet to their
   /// ports dropped, as a network that blocks UDP does; Chromium's ICE-TCP reaches the workers' passive
-  /// TCP port, and every peer connection's selected pair must be TCP.
+  /// TCP port, and every peer connection's selected pair must be TCP. In both, the publishers'
+  /// bandwidth estimates show that the worker's transport-cc feedback and REMB cap reach Chromium.
   @Test(
     .enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(3)),
     arguments: ["browser", "browser-tcp"])
@@ -165,6 +166,10 @@ struct MediaProcessTests {
       #expect(remotes.arrayValue?.first?["protocol"] == expected, "played over \(expected): \(result)")
     }
     #expect(result["publish_protocols"] == [expected, expected], "published over \(expected): \(result)")
+    // Transport-cc (issue 6): on the worker's feedback Chromium's estimate leaves its 300 kbps start
+    // (without feedback it stays at 325 kbps), up to the 1.5 Mbps the agent's REMB allows.
+    let estimates = result["publish_estimates"]?.arrayValue?.compactMap(\.intValue) ?? []
+    #expect(estimates.count == 2 && estimates.allSatisfy { (1_000_001...1_500_000).contains($0) }, "\(result)")
     #expect((result["seconds_to_media"]?.doubleValue ?? 99) < 15, "\(result)")
     #expect(result["remote_after_leave"] == 0, "the tile goes when its publisher leaves: \(result)")
     #expect(FileManager.default.fileExists(atPath: screenshot), "screenshot saved: \(result)")

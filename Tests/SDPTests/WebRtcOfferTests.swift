@@ -63,17 +63,20 @@ struct WebRtcOfferTests {
     #expect(audio.codecs.map(\.mimeType) == ["audio/opus"])
     #expect(audio.codecs[0].payloadType == 111)
     #expect(audio.codecs[0].parameters["useinbandfec"] == 1)
-    #expect(audio.codecs[0].rtcpFeedback.isEmpty)  // transport-cc is left out
+    #expect(audio.codecs[0].rtcpFeedback == [RtcpFeedback("transport-cc")])  // the worker sends its feedback
     #expect(audio.encodings.count == 1 && audio.encodings[0].ssrc != nil)
     #expect(audio.cname?.isEmpty == false)
-    #expect(!audio.headerExtensions.contains { $0.uri.contains("transport-wide-cc") })
+    #expect(audio.headerExtensions.contains { $0.uri.contains("transport-wide-cc") && $0.id == 3 })
     #expect(audio.headerExtensions.contains { $0.uri == "urn:ietf:params:rtp-hdrext:sdes:mid" && $0.id == 4 })
 
     let video = try offer.producerParameters(of: 1, router: Self.router)
-    #expect(video.codecs.map(\.mimeType) == ["video/VP8"])
-    #expect(video.codecs[0].payloadType == 96)
-    #expect(video.codecs[0].rtcpFeedback.map { "\($0.type) \($0.parameter)" } == ["ccm fir", "nack ", "nack pli"])
-    #expect(video.encodings[0].rtxSSRC == nil)  // RTX is declined for now
+    #expect(video.codecs.map(\.mimeType) == ["video/VP8", "video/rtx"])
+    #expect(video.codecs.map(\.payloadType) == [96, 97] && video.codecs[1].parameters["apt"] == 96)
+    #expect(
+      video.codecs[0].rtcpFeedback.map { "\($0.type) \($0.parameter)" } == [
+        "transport-cc ", "ccm fir", "nack ", "nack pli",
+      ])
+    #expect(video.encodings[0].ssrc == 783_952_455 && video.encodings[0].rtxSSRC == 2_682_151_250, "the FID group")
     #expect(video.reducedSize)
   }
 
@@ -125,9 +128,10 @@ struct WebRtcOfferTests {
     let reparsed = try SessionDescription(parsing: text)
     #expect(reparsed.has("ice-lite"))
     #expect(reparsed.values("group") == ["BUNDLE 0 1"])
-    #expect(reparsed.media.map(\.formats) == [["96"], ["97"]])
+    #expect(reparsed.media.map(\.formats) == [["96"], ["97", "98"]])
     #expect(reparsed.media.allSatisfy { $0.direction == .recvonly && $0.port == 40000 })
-    #expect(reparsed.media[1].values("rtpmap") == ["97 VP8/90000"])
+    #expect(reparsed.media[1].values("rtpmap") == ["97 VP8/90000", "98 rtx/90000"])
+    #expect(reparsed.media[1].values("fmtp").contains("98 apt=97"))
     #expect(reparsed.media[0].values("rtpmap") == ["96 opus/48000/2"])
     #expect(reparsed.media[0].first("setup") == "passive")
     #expect(reparsed.media[0].values("candidate") == ["udpcandidate 1 udp 1076302079 127.0.0.1 40000 typ host"])

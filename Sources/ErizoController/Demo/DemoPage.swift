@@ -167,7 +167,19 @@ enum DemoPage {
         }
         return result;
       },
-      async publishProtocol() { return room.whip ? protocol(room.whip.pc) : null; },
+      // The publishing connection: its ICE protocol and the sender's bandwidth estimate (bits/s),
+      // which grows only when the server answers transport-cc.
+      async publishStats() {
+        if (!room.whip) return null;
+        const reports = await room.whip.pc.getStats();
+        let available = null;
+        reports.forEach((report) => {
+          if (report.type === "transport" && report.selectedCandidatePairId) {
+            available = reports.get(report.selectedCandidatePairId).availableOutgoingBitrate ?? null;
+          }
+        });
+        return { protocol: await protocol(room.whip.pc), availableOutgoingBitrate: available };
+      },
     };
     </script>
     </body>

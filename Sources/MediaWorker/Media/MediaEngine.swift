@@ -11,7 +11,9 @@ public final class MediaEngine {
   var settings: WorkerSettings
   var transports: [String: WebRtcTransport] = [:]
   var servers: [String: WebRtcServer] = [:]
+  /// RtpObservers of both kinds by id, and the router of each.
   var observers: [String: AudioLevelObserver] = [:]
+  var speakerObservers: [String: ActiveSpeakerObserver] = [:]
   var observerRouters: [String: String] = [:]
   /// Who listens on each UDP socket and TCP listener, and at which port.
   var socketOwners: [Int: SocketOwner] = [:]
@@ -155,8 +157,7 @@ public final class MediaEngine {
     throws(WorkerCore.RequestError)
     -> JSONValue
   {
-    guard let id = data["rtpObserverId"]?.stringValue, !id.isEmpty else { throw .type("missing rtpObserverId") }
-    guard observers[id] == nil else { throw .error("an RtpObserver with the same rtpObserverId already exists") }
+    let id = try newObserverID(data)
     let threshold = data["threshold"]?.intValue ?? -80
     guard (-127...0).contains(threshold) else { throw .type("threshold must be -127…0") }
     let interval = data["interval"]?.intValue ?? 1000
@@ -168,9 +169,29 @@ public final class MediaEngine {
     return .null
   }
 
-  /// `rtpObserver.*` requests (handler: the observer).
-  func handleObserver(_ method: String, _ id: String, data: JSONValue) throws(WorkerCore.RequestError) -> JSONValue {
-    guard observers[id] != nil else { throw .error("RtpObserver not found [handlerId:\(id)]") }
+  /// `router.createActiveSpeakerObserver` (handler: the router).
+  func createActiveSpeakerObserver(routerID: String, data: JSONValue, now: ContinuousClock.Instant)
+    throws(WorkerCore.RequestError) -> JSONValue
+  {
+    let id = try newObserverID(data)
+    let interval = data["interval"]?.intValue ?? 300
+    guard interval >= 100 else { throw .type("interval must be at least 100 ms") }
+    speakerObservers[id] = ActiveSpeakerObserver(id: id, interval: .milliseconds(interval), now: now)
+    observerRouters[id] = routerID
+    return .null
+  }
+
+  private func newObserverID(_ data: JSONValue) throws(WorkerCore.RequestError) -> String {
+    guard let id = data["rtpObserverId"]?.stringValue, !id.isEmpty else { throw .type("missing rtpObserverId") }
+    guard observerRouters[id] == nil else { throw .error("an RtpObserver with the same rtpObserverId already exists") }
+    return id
+  }
+
+  /// `rtpObserver.*` requests (handler: the observer, of either kind).
+  func handleObserver(_ method: String, _ id: String, data: JSONValue, now: ContinuousClock.Instant)
+    throws(WorkerCore.RequestError) -> JSONValue
+  {
+    guard observerRouters[id] != nil else { throw .error("RtpObserver not found [handlerId:\(id)]") }
     switch method {
     case "rtpObserver.addProducer", "rtpObserver.removeProducer":
       guard let producerID = data["producerId"]?.stringValue, let producer = producers[producerID] else {
@@ -179,13 +200,17 @@ public final class MediaEngine {
       guard producer.kind == "audio" else { throw .type("not an audio Producer") }
       if method == "rtpObserver.addProducer" {
         observers[id]?.add(producerID)
+        speakerObservers[id]?.add(producerID, nowMs: milliseconds(now))
+        speakerObservers[id]?.setPaused(producerID, producer.paused)
         producer.observerIDs.insert(id)
       } else {
         observers[id]?.remove(producerID)
+        speakerObservers[id]?.remove(producerID)
         producer.observerIDs.remove(id)
       }
-    case "rtpObserver.pause": observers[id]?.paused = true
-    case "rtpObserver.resume": observers[id]?.paused = false
+    case "rtpObserver.pause", "rtpObserver.resume":
+      observers[id]?.paused = method == "rtpObserver.pause"
+      speakerObservers[id]?.paused = method == "rtpObserver.pause"
     case "rtpObserver.close":
       closeObserver(id)
     default: throw .error("unknown method '\(method)'")
@@ -302,7 +327,24 @@ public final class MediaEngine {
       transport.server?.transportsByFragment[transport.ice.usernameFragment] = transport
       return ["iceParameters": transport.iceParameters]
     case "transport.setMaxIncomingBitrate", "transport.setMaxOutgoingBitrate", "transport.setMinOutgoingBitrate":
-      guard data["bitrate"]?.intValue != nil else { throw .type("missing bitrate") }
+      guard let bitrate = data["bitrate"]?.intValue, bitrate >= 0 else {
+        throw .type("bitrate must be a number of bits per second, 0 or more")
+      }
+      switch method {
+      case "transport.setMaxIncomingBitrate":
+        transport.maxIncomingBitrate = bitrate
+        transport.lastRemb = nil  // the new cap goes out on the next tick
+      case "transport.setMaxOutgoingBitrate":
+        guard bitrate == 0 || bitrate >= transport.minOutgoingBitrate else {
+          throw .type("maxOutgoingBitrate must be 0 or at least minOutgoingBitrate")
+        }
+        transport.maxOutgoingBitrate = bitrate
+      default:
+        guard transport.maxOutgoingBitrate == 0 || bitrate <= transport.maxOutgoingBitrate else {
+          throw .type("minOutgoingBitrate must be at most maxOutgoingBitrate")
+        }
+        transport.minOutgoingBitrate = bitrate
+      }
       return .null
     case "transport.produce":
       return try produce(on: transport, data: data)
@@ -358,6 +400,11 @@ public final class MediaEngine {
     }
     producers[producerID] = producer
     transport.producers[producerID] = producer
+    if producer.transportCcExtensionID != 0 {
+      // Its packets carry the transport-wide sequence number: the publisher wants feedback.
+      transport.transportCcExtensionID = producer.transportCcExtensionID
+      if transport.transportCc == nil { transport.transportCc = TransportCcReceiver() }
+    }
     return ["type": "simple"]
   }
 
@@ -390,6 +437,7 @@ public final class MediaEngine {
       let pause = method == "producer.pause"
       guard producer.paused != pause else { return .null }
       producer.paused = pause
+      for id in producer.observerIDs { speakerObservers[id]?.setPaused(producer.id, pause) }
       for id in producer.consumerIDs {
         guard let consumer = consumers[id] else { continue }
         consumer.producerPaused = pause
@@ -486,6 +534,7 @@ public final class MediaEngine {
 
   private func closeObserver(_ id: String) {
     observers[id] = nil
+    speakerObservers[id] = nil
     observerRouters[id] = nil
     for producer in producers.values { producer.observerIDs.remove(id) }
   }
@@ -512,7 +561,10 @@ public final class MediaEngine {
       closeConsumer(consumer)
       outbox.append(.notification(handlerID: id, event: "producerclose", data: .null))
     }
-    for id in producer.observerIDs { observers[id]?.remove(producer.id) }
+    for id in producer.observerIDs {
+      observers[id]?.remove(producer.id)
+      speakerObservers[id]?.remove(producer.id)
+    }
     producers[producer.id] = nil
     transports[producer.transportID]?.producers[producer.id] = nil
   }
@@ -631,6 +683,13 @@ public final class MediaEngine {
       counters.malformedPackets += 1
       return
     }
+    // Every packet with the transport-wide sequence number counts for feedback, RTX and probes too.
+    if transport.transportCcExtensionID != 0,
+      let range = rtp.extensionValue(transport.transportCcExtensionID, in: plain), range.count >= 2
+    {
+      let sequence = UInt16(plain[range.lowerBound]) << 8 | UInt16(plain[range.lowerBound + 1])
+      transport.transportCc?.record(sequence: sequence, arrivalUs: microseconds(now), ssrc: rtp.ssrc)
+    }
     let producer: Producer
     var recovered = false
     if let media = findProducer(transport, rtp, plain) {
@@ -693,10 +752,14 @@ public final class MediaEngine {
     if !producer.observerIDs.isEmpty, producer.audioLevelID != 0,
       let level = rtp.extensionValue(producer.audioLevelID, in: plain)
     {
-      for id in producer.observerIDs { observers[id]?.record(producer.id, level: plain[level.lowerBound]) }
+      for id in producer.observerIDs {
+        observers[id]?.record(producer.id, level: plain[level.lowerBound])
+        speakerObservers[id]?.record(producer.id, level: plain[level.lowerBound], nowMs: nowMs)
+      }
     }
     producer.cache?.store(sequence: rtp.sequenceNumber, packet: plain, nowMs: nowMs)
     let payload = UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange])
+    let absSendTime = RtpRewrite.absSendTime(milliseconds: nowMs)
     for id in producer.consumerIDs {
       guard let consumer = consumers[id], consumer.active, let target = transports[consumer.transportID],
         let srtpOut = target.srtpOut, let tuple = target.ice.selectedTuple
@@ -713,7 +776,8 @@ public final class MediaEngine {
       let sequence = consumer.sequence.map(rtp.sequenceNumber)
       guard
         let sent = send(
-          rtp, from: plain, as: sequence, for: consumer, asRtx: false, srtp: srtpOut, on: target, to: tuple)
+          rtp, from: plain, as: sequence, for: consumer, asRtx: false, srtp: srtpOut, on: target, to: tuple,
+          absSendTime: absSendTime)
       else {
         counters.droppedPackets += 1
         continue
@@ -825,7 +889,7 @@ public final class MediaEngine {
         guard let rtp = RtpPacket.parse(original) else { return nil }
         return send(
           rtp, from: original, as: output, for: consumer, asRtx: consumer.rtx != nil, srtp: srtpOut, on: transport,
-          to: tuple)
+          to: tuple, absSendTime: RtpRewrite.absSendTime(milliseconds: nowMs))
       }
       guard let bytes = sent ?? nil else { continue }
       consumer.packetsRetransmitted += 1
@@ -840,14 +904,16 @@ public final class MediaEngine {
   /// it could not be written or protected. The forwarding and the retransmission path share it.
   private func send(
     _ rtp: RtpPacket, from source: UnsafeRawBufferPointer, as sequence: UInt16, for consumer: Consumer, asRtx: Bool,
-    srtp: SrtpSession, on transport: WebRtcTransport, to tuple: TransportTuple
+    srtp: SrtpSession, on transport: WebRtcTransport, to tuple: TransportTuple, absSendTime: UInt32
   ) -> Int? {
     scratch.withUnsafeMutableBytes { out -> Int? in
       guard
         var length = consumer.rewrite.write(
-          rtp, from: source, into: out, ssrc: consumer.ssrc, sequenceNumber: sequence, payloadType: consumer.payloadType
-        )
+          rtp, from: source, into: out, ssrc: consumer.ssrc, sequenceNumber: sequence,
+          payloadType: consumer.payloadType,
+          transportSequence: transport.nextTransportSequence, absSendTime: absSendTime)
       else { return nil }
+      if consumer.rewrite.transportSequenceID != 0 { transport.nextTransportSequence &+= 1 }
       if asRtx, let rtx = consumer.rtx {
         guard
           let wrapped = wrapRtx(
@@ -892,6 +958,11 @@ public final class MediaEngine {
   func milliseconds(_ instant: ContinuousClock.Instant) -> Int64 {
     let elapsed = (instant - epoch).components
     return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+  }
+
+  func microseconds(_ instant: ContinuousClock.Instant) -> Int64 {
+    let elapsed = (instant - epoch).components
+    return elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000
   }
 
   /// Asks a video producer's publisher for a key frame (PLI), at most once per second unless forced.
@@ -939,8 +1010,14 @@ public final class MediaEngine {
         break
       }
     }
+    for id in speakerObservers.keys {
+      if let dominant = speakerObservers[id]?.evaluate(now: now, nowMs: milliseconds(now)) {
+        outbox.append(.notification(handlerID: id, event: "dominantspeaker", data: ["producerId": .string(dominant)]))
+      }
+    }
     for transport in transports.values {
       apply(transport, transport.ice.tick(now: now))
+      sendCongestionFeedback(transport, now: now)
       if let wait = transport.dtls.timeout(), wait <= .milliseconds(1) {
         let (outgoing, events) = transport.dtls.handleTimeout()
         for datagram in outgoing { send(datagram, on: transport) }
@@ -1002,13 +1079,43 @@ public final class MediaEngine {
   }
 
   static let nackInterval = Duration.milliseconds(40)
+  static let rembInterval = Duration.milliseconds(1500)
+
+  /// Transport-cc feedback to the transport's publishers every 100 ms while packets arrive, each
+  /// packet in an SRTCP packet of its own (its padding makes it the last of any compound); and in
+  /// transport-cc mode, the `setMaxIncomingBitrate` cap as a REMB every 1.5 s (spec §5.4: browsers
+  /// take REMB as an upper bound).
+  private func sendCongestionFeedback(_ transport: WebRtcTransport, now: ContinuousClock.Instant) {
+    guard transport.transportCc != nil, transport.srtpOut != nil else { return }
+    if now >= transport.nextTransportCcFeedback, transport.transportCc!.hasPending {
+      transport.nextTransportCcFeedback = now + .milliseconds(TransportCcReceiver.intervalMs)
+      while transport.transportCc!.hasPending {
+        rtcpScratch.removeAll(keepingCapacity: true)
+        guard transport.transportCc!.appendFeedback(to: &rtcpScratch, sender: 1) else { break }
+        sendRtcp(rtcpScratch, on: transport)
+      }
+    }
+    if transport.maxIncomingBitrate > 0, !transport.producers.isEmpty,
+      transport.lastRemb.map({ now - $0 >= Self.rembInterval }) ?? true
+    {
+      transport.lastRemb = now
+      let ssrcs = transport.producers.values.compactMap(\.ssrc)
+      guard !ssrcs.isEmpty else { return }
+      rtcpScratch.removeAll(keepingCapacity: true)
+      Rtcp.appendReceiverEstimatedMaximumBitrate(
+        to: &rtcpScratch, sender: 1, bitrate: UInt64(transport.maxIncomingBitrate), ssrcs: ssrcs.sorted())
+      sendRtcp(rtcpScratch, on: transport)
+    }
+  }
 
   /// The longest the loop may sleep before `tick` is due.
   public func nextTimeout() -> Duration {
     var wait = Duration.milliseconds(200)
-    if nackPending { wait = min(wait, nextNackPoll - .now) }
+    let now = ContinuousClock.now
+    if nackPending { wait = min(wait, nextNackPoll - now) }
     for transport in transports.values {
       if let dtls = transport.dtls.timeout(), dtls < wait { wait = dtls }
+      if transport.transportCc?.hasPending == true { wait = min(wait, transport.nextTransportCcFeedback - now) }
     }
     return max(wait, .milliseconds(1))
   }

@@ -37,6 +37,9 @@ final class Producer {
   var consumerIDs: [String] = []
   /// The publisher's id of the audio-level extension (0 when absent), and the observers it feeds.
   var audioLevelID: UInt8 = 0
+  /// The publisher's id of the transport-wide sequence number, when it also negotiated
+  /// `transport-cc` feedback (0: not).
+  var transportCcExtensionID: UInt8 = 0
   var observerIDs: Set<String> = []
   /// The first codec's clock rate, for jitter.
   let clockRate: Int
@@ -98,6 +101,7 @@ final class Producer {
       extensionURIs[UInt8(id)] = uri
       if uri == Self.midURI { midID = UInt8(id) }
       if uri == AudioLevelObserver.levelURI { audioLevelID = UInt8(id) }
+      if uri == Self.transportCcURI { transportCcExtensionID = UInt8(id) }
     }
     midExtensionID = midID
     mid = Array((parameters?["mid"]?.stringValue ?? "").utf8)
@@ -107,9 +111,12 @@ final class Producer {
     if kind == "video", feedback.contains(where: { $0["type"] == "nack" && ($0["parameter"] ?? "") == "" }) {
       nack = NackGenerator()
     }
+    if !feedback.contains(where: { $0["type"] == "transport-cc" }) { transportCcExtensionID = 0 }
   }
 
   static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+  static let transportCcURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+  static let absSendTimeURI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 }
 
 /// A simple consumer: one outgoing stream rewritten from its producer.
@@ -174,12 +181,17 @@ final class Consumer {
         uriToID[uri] = UInt8(id)
       }
     }
+    // The MID, the transport-wide sequence number and abs-send-time are written fresh by the
+    // sending transport; the publisher's values of them are not forwarded.
+    let generated: Set<String> = [Producer.midURI, Producer.transportCcURI, Producer.absSendTimeURI]
     var map = [UInt8](repeating: 0, count: 256)
-    for (incoming, uri) in producer.extensionURIs where uri != Producer.midURI {
+    for (incoming, uri) in producer.extensionURIs where !generated.contains(uri) {
       if let outgoing = uriToID[uri] { map[Int(incoming)] = outgoing }
     }
     let mid = Array((parameters?["mid"]?.stringValue ?? "").utf8.prefix(16))
-    rewrite = RtpRewrite(extensionMap: map, midID: uriToID[Producer.midURI] ?? 0, mid: mid)
+    rewrite = RtpRewrite(
+      extensionMap: map, midID: uriToID[Producer.midURI] ?? 0, mid: mid,
+      transportSequenceID: uriToID[Producer.transportCcURI] ?? 0, absSendTimeID: uriToID[Producer.absSendTimeURI] ?? 0)
     cname = parameters?["rtcp"]?["cname"]?.stringValue ?? "erizo"
     paused = data["paused"] == true
     producerPaused = producer.paused

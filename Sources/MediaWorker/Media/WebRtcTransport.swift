@@ -58,6 +58,19 @@ final class WebRtcTransport {
   var bytesReceived = 0
   var bytesSent = 0
   var lastReport = ContinuousClock.now
+  /// Transport-wide congestion control towards publishers: the extension id their packets carry
+  /// the sequence number in (0: none negotiated), the arrivals, and when feedback is next due.
+  var transportCcExtensionID: UInt8 = 0
+  var transportCc: TransportCcReceiver?
+  var nextTransportCcFeedback = ContinuousClock.now
+  /// The cap `setMaxIncomingBitrate` set (0: none), sent to transport-cc publishers as REMB.
+  var maxIncomingBitrate = 0
+  var maxOutgoingBitrate = 0
+  var minOutgoingBitrate = 0
+  var lastRemb: ContinuousClock.Instant?
+  /// The transport-wide sequence number of the next RTP packet sent, for subscribers that
+  /// negotiated the extension.
+  var nextTransportSequence = UInt16.random(in: 0...UInt16.max)
 
   init(
     id: String, routerID: String, endpoints: [LocalEndpoint], priorities: [Int], dtls: DtlsSession,
@@ -105,6 +118,10 @@ final class WebRtcTransport {
         "iceRole": "controlled", "iceState": .string(ice.state.rawValue),
         "iceSelectedTuple": ice.selectedTuple.map(tupleJSON) ?? .null,
         "dtlsState": .string(dtls.state.rawValue), "bytesReceived": .int(bytesReceived), "bytesSent": .int(bytesSent),
+        "maxIncomingBitrate": maxIncomingBitrate > 0 ? .int(maxIncomingBitrate) : .null,
+        "maxOutgoingBitrate": maxOutgoingBitrate > 0 ? .int(maxOutgoingBitrate) : .null,
+        "minOutgoingBitrate": minOutgoingBitrate > 0 ? .int(minOutgoingBitrate) : .null,
+        "transportCcFeedbackPackets": transportCc.map { .int($0.feedbackPackets) } ?? .null,
       ]
     ]
   }

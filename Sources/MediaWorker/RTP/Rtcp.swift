@@ -184,6 +184,38 @@ public enum Rtcp {
     out.append(contentsOf: [sequence, 0, 0, 0])
   }
 
+  /// Appends a REMB (draft-alvestrand-rmcat-remb-03: PSFB fmt 15, "REMB", the bitrate as an 18-bit
+  /// mantissa and a 6-bit exponent, then the SSRCs it applies to; at most 255).
+  public static func appendReceiverEstimatedMaximumBitrate(
+    to out: inout [UInt8], sender: UInt32, bitrate: UInt64, ssrcs: [UInt32]
+  ) {
+    let kept = ssrcs.prefix(255)
+    var exponent: UInt32 = 0
+    while bitrate >> exponent >= 1 << 18, exponent < 63 { exponent += 1 }
+    let mantissa = UInt32(truncatingIfNeeded: min(bitrate >> exponent, (1 << 18) - 1))
+    appendHeader(&out, count: 15, type: .payloadFeedback, words: 4 + kept.count)
+    append32(&out, sender)
+    append32(&out, 0)
+    out.append(contentsOf: Array("REMB".utf8))
+    append32(&out, UInt32(kept.count) << 24 | min(exponent, 63) << 18 | mantissa)
+    for ssrc in kept { append32(&out, ssrc) }
+  }
+
+  /// The bitrate and SSRCs of a REMB; nil when the packet is not one.
+  public static func receiverEstimatedMaximumBitrate(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> (
+    bitrate: UInt64, ssrcs: [UInt32]
+  )? {
+    let start = header.range.lowerBound
+    guard header.type == PacketType.payloadFeedback.rawValue, header.count == 15, header.range.count >= 20,
+      bytes[start + 12] == 0x52, bytes[start + 13] == 0x45, bytes[start + 14] == 0x4D, bytes[start + 15] == 0x42
+    else { return nil }
+    let word = RtpPacket.read32(bytes, start + 16)
+    let count = Int(word >> 24)
+    guard header.range.count >= 20 + 4 * count else { return nil }
+    let bitrate = UInt64(word & 0x3_FFFF) << UInt64(word >> 18 & 0x3F)
+    return (bitrate, (0..<count).map { RtpPacket.read32(bytes, start + 20 + 4 * $0) })
+  }
+
   static func appendHeader(_ out: inout [UInt8], count: UInt8, type: PacketType, words: Int) {
     out.append(0x80 | count)
     out.append(type.rawValue)

@@ -113,32 +113,47 @@ public struct RtpPacket: Equatable, Sendable {
 }
 
 /// Writes a packet for one consumer into an output buffer: its SSRC, sequence number, payload type
-/// and the header extensions it negotiated (ids mapped, MID replaced, the rest dropped), then the
-/// payload. One copy; no allocation.
+/// and the header extensions it negotiated (ids mapped, MID replaced, the transport-wide sequence
+/// number and abs-send-time written by the sending transport, the rest dropped), then the payload.
+/// One copy; no allocation.
 public struct RtpRewrite {
   /// Incoming extension id → outgoing id (0 = drop). 256 entries, made once per stream.
   public var extensionMap: [UInt8]
   /// The outgoing id of the MID extension and the consumer's MID bytes (up to 16).
   public var midID: UInt8
   public var mid: [UInt8]
+  /// Outgoing ids of the extensions the sending transport fills in (0: not negotiated).
+  public var transportSequenceID: UInt8
+  public var absSendTimeID: UInt8
 
-  public init(extensionMap: [UInt8] = Array(repeating: 0, count: 256), midID: UInt8 = 0, mid: [UInt8] = []) {
+  public init(
+    extensionMap: [UInt8] = Array(repeating: 0, count: 256), midID: UInt8 = 0, mid: [UInt8] = [],
+    transportSequenceID: UInt8 = 0, absSendTimeID: UInt8 = 0
+  ) {
     precondition(extensionMap.count == 256 && mid.count <= 16)
     self.extensionMap = extensionMap
     self.midID = midID
     self.mid = mid
+    self.transportSequenceID = transportSequenceID < 15 ? transportSequenceID : 0
+    self.absSendTimeID = absSendTimeID < 15 ? absSendTimeID : 0
+  }
+
+  /// abs-send-time (6.18 fixed-point seconds, 24 bits) of a time in milliseconds.
+  public static func absSendTime(milliseconds: Int64) -> UInt32 {
+    UInt32(truncatingIfNeeded: (milliseconds << 18) / 1000) & 0xFF_FFFF
   }
 
   /// Writes `packet` (parsed from `source`) into `output`; returns the length written, or nil when
   /// `output` is too small. The timestamp is kept (simple consumers do not shift it); padding is
-  /// dropped.
+  /// dropped. `transportSequence` and `absSendTime` fill those extensions where negotiated.
   public func write(
     _ packet: RtpPacket, from source: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-    ssrc: UInt32, sequenceNumber: UInt16, payloadType: UInt8
+    ssrc: UInt32, sequenceNumber: UInt16, payloadType: UInt8, transportSequence: UInt16 = 0, absSendTime: UInt32 = 0
   ) -> Int? {
     let csrcBytes = 4 * packet.csrcCount
-    // Worst case for the extension block: every element kept, plus the MID, plus padding to 4.
-    let extensionBudget = packet.extensionRange.count + (mid.isEmpty ? 0 : 1 + mid.count) + 8
+    // Worst case for the extension block: every element kept, the MID, the transport-wide sequence
+    // number and abs-send-time, plus padding to 4.
+    let extensionBudget = packet.extensionRange.count + (mid.isEmpty ? 0 : 1 + mid.count) + 3 + 4 + 8
     guard output.count >= 12 + csrcBytes + extensionBudget + packet.payloadRange.count else { return nil }
     // Fixed header (marker and payload type rewritten), then the CSRCs.
     output[0] = 0x80 | UInt8(packet.csrcCount)
@@ -154,7 +169,9 @@ public struct RtpRewrite {
     offset += 4
     packet.forEachExtension(in: source) { id, range in
       let mapped = extensionMap[Int(id)]
-      guard mapped != 0, mapped < 15, mapped != midID, range.count >= 1, range.count <= 16 else { return }
+      guard mapped != 0, mapped < 15, mapped != midID, mapped != transportSequenceID, mapped != absSendTimeID,
+        range.count >= 1, range.count <= 16
+      else { return }
       output[offset] = mapped << 4 | UInt8(range.count - 1)
       for (index, byte) in range.enumerated() { output[offset + 1 + index] = source[byte] }
       offset += 1 + range.count
@@ -163,6 +180,19 @@ public struct RtpRewrite {
       output[offset] = midID << 4 | UInt8(mid.count - 1)
       for (index, byte) in mid.enumerated() { output[offset + 1 + index] = byte }
       offset += 1 + mid.count
+    }
+    if transportSequenceID != 0 {
+      output[offset] = transportSequenceID << 4 | 1
+      output[offset + 1] = UInt8(transportSequence >> 8)
+      output[offset + 2] = UInt8(transportSequence & 0xFF)
+      offset += 3
+    }
+    if absSendTimeID != 0 {
+      output[offset] = absSendTimeID << 4 | 2
+      output[offset + 1] = UInt8(absSendTime >> 16 & 0xFF)
+      output[offset + 2] = UInt8(absSendTime >> 8 & 0xFF)
+      output[offset + 3] = UInt8(absSendTime & 0xFF)
+      offset += 4
     }
     if offset == blockStart + 4 {
       offset = blockStart  // nothing to carry: no extension at all

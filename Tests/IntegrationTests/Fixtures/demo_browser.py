@@ -6,7 +6,7 @@ Each window joins (camera and microphone are Chromium's fake devices), publishes
 plays the other over WHEP. Passes when, within 15 s of both joining, each window's remote video
 reports framesDecoded > 30 and its remote audio packetsReceived > 0. Saves a screenshot of the
 first window, then both leave. Prints one JSON object, with the protocol ("udp"/"tcp") of each
-peer connection's selected ICE pair.
+peer connection's selected ICE pair and each publisher's send-side bandwidth estimate.
 """
 import json
 import sys
@@ -59,9 +59,18 @@ try:
     results["seconds_to_media"] = round(time.monotonic() - joined, 1)
     results["remote_stats"] = seen
     results["statuses"] = [d.execute_script("return document.getElementById('status').textContent") for d in drivers]
-    results["publish_protocols"] = [driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "window.erizoDemo.publishProtocol().then(done, (e) => done(String(e)));") for driver in drivers]
+    # Chromium's send-side estimate grows past its 300 kbps start only on transport-cc feedback.
+    deadline = time.monotonic() + 10
+    while True:
+        publishing = [driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "window.erizoDemo.publishStats().then(done, (e) => done({error: String(e)}));") for driver in drivers]
+        estimates = [(entry or {}).get("availableOutgoingBitrate") or 0 for entry in publishing]
+        if all(estimate > 1_000_000 for estimate in estimates) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    results["publish_protocols"] = [(entry or {}).get("protocol") for entry in publishing]
+    results["publish_estimates"] = estimates
     time.sleep(1.0)  # a settled frame for the picture
     drivers[0].save_screenshot(SCREENSHOT)
     results["screenshot"] = SCREENSHOT

@@ -502,6 +502,115 @@ extension MediaEngineTests {
     #expect(!setup.engine.tcpAccepted(connection: 801, listener: listener, from: .ipv4([127, 0, 0, 1], port: 6001)))
   }
 
+  /// A VP8 packet with a one-byte extension block: the transport-wide sequence number at id 3
+  /// (the publisher's id) and an abs-send-time at id 2.
+  static func vp8(seq: UInt16, wide: UInt16, ssrc: UInt32 = 1111) -> [UInt8] {
+    var packet = vp8(seq: seq, key: true, ssrc: ssrc)
+    packet[0] |= 0x10
+    let block: [UInt8] = [
+      0xBE, 0xDE, 0x00, 0x02, 0x31, UInt8(wide >> 8), UInt8(wide & 0xFF), 0x22, 0xAA, 0xBB, 0xCC, 0x00,
+    ]
+    packet.insert(contentsOf: block, at: 12)
+    return packet
+  }
+
+  static let transportCc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+  static let absSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+  /// Transport-cc both ways: the publisher's transport-wide sequence numbers come back as feedback
+  /// every 100 ms (a lost one reported lost), the `setMaxIncomingBitrate` cap goes as REMB; the
+  /// subscriber gets the sending transport's own transport-wide sequence numbers and abs-send-time,
+  /// never the publisher's.
+  @Test func transportCcFeedbackRembAndTheSubscribersOwnSequence() throws {
+    var setup = try Setup()
+    let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
+    _ = setup.request(
+      "transport.produce", "send",
+      [
+        "producerId": "p", "kind": "video",
+        "rtpParameters": [
+          "codecs": [
+            [
+              "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000,
+              "rtcpFeedback": [["type": "transport-cc"], ["type": "nack", "parameter": "pli"]],
+            ]
+          ],
+          "headerExtensions": [
+            ["uri": .string(Self.transportCc), "id": 3], ["uri": .string(Self.absSendTime), "id": 2],
+          ],
+          "encodings": [["ssrc": 1111]],
+        ],
+        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 101]]],
+      ])
+    _ = setup.request(
+      "transport.consume", "recv",
+      [
+        "consumerId": "c", "producerId": "p", "kind": "video", "type": "simple",
+        "rtpParameters": [
+          "codecs": [["mimeType": "video/VP8", "payloadType": 101, "clockRate": 90000]],
+          "headerExtensions": [
+            ["uri": .string(Self.transportCc), "id": 5], ["uri": .string(Self.absSendTime), "id": 4],
+          ],
+          "encodings": [["ssrc": 2222]],
+        ],
+      ])
+    #expect(setup.request("transport.setMaxIncomingBitrate", "send", ["bitrate": 1_000_000]) != nil)
+    let negative = setup.request("transport.setMaxIncomingBitrate", "send", ["bitrate": -1])
+    #expect(
+      negative
+        == .rejected(id: 105, error: .typeError, reason: "bitrate must be a number of bits per second, 0 or more"))
+    _ = publisher.received(sockets)
+    engine.transports["recv"]?.nextTransportSequence = 7000
+    // Wide sequence numbers 500…509 with 505 lost.
+    for index in UInt16(0)..<10 where index != 5 {
+      try publisher.sendRtp(Self.vp8(seq: 40 + index, wide: 500 + index), to: engine)
+    }
+    engine.tick(now: .now + .milliseconds(150))
+    let rtcp = publisher.received(sockets).rtcp
+    var feedback: [TransportCcFeedback] = []
+    var remb: [(bitrate: UInt64, ssrcs: [UInt32])] = []
+    for compound in rtcp {
+      compound.withUnsafeBytes { bytes in
+        for header in Rtcp.packets(bytes) ?? [] {
+          if let parsed = TransportCcFeedback.parse(bytes, header) { feedback.append(parsed) }
+          if let parsed = Rtcp.receiverEstimatedMaximumBitrate(bytes, header) { remb.append(parsed) }
+        }
+      }
+    }
+    #expect(feedback.count == 1)
+    #expect(feedback.first?.packets.map(\.sequence) == Array(500...509))
+    #expect(feedback.first?.packets.map { $0.arrivalUs == nil } == (0..<10).map { $0 == 5 })
+    #expect(remb.count == 1 && remb.first?.bitrate == 1_000_000 && remb.first?.ssrcs == [1111])
+    // Nothing new: no feedback; REMB again only after 1.5 s.
+    engine.tick(now: .now + .milliseconds(400))
+    #expect(publisher.received(sockets).rtcp.isEmpty)
+
+    // The subscriber's packets: our own consecutive wide sequence numbers at its id 5, an
+    // abs-send-time at its id 4, and none of the publisher's values.
+    let forwarded = subscriber.received(sockets).rtp
+    #expect(forwarded.count == 9)
+    var wides: [UInt16] = []
+    for packet in forwarded {
+      packet.withUnsafeBytes { bytes in
+        guard let rtp = RtpPacket.parse(bytes) else { return }
+        var ids: [UInt8] = []
+        rtp.forEachExtension(in: bytes) { id, range in
+          ids.append(id)
+          if id == 5, range.count == 2 {
+            wides.append(UInt16(bytes[range.lowerBound]) << 8 | UInt16(bytes[range.lowerBound + 1]))
+          }
+          if id == 4 { #expect(range.count == 3 && Array(bytes[range]) != [0xAA, 0xBB, 0xCC]) }
+        }
+        #expect(ids.sorted() == [4, 5])
+      }
+    }
+    #expect(wides == Array(7000..<7009), "the sending transport's numbering, not the publisher's")
+    let stats = setup.request("transport.getStats", "send")
+    guard case .accepted(_, let transportStats)? = stats else { throw ConformanceError("\(String(describing: stats))") }
+    #expect(transportStats.arrayValue?.first?["maxIncomingBitrate"] == 1_000_000)
+    #expect(transportStats.arrayValue?.first?["transportCcFeedbackPackets"] == 1)
+  }
+
   @Test func candidatesFollowListenOrderAndProtocolPreference() throws {
     var setup = try Setup()
     let reply = setup.request(
