@@ -60,6 +60,8 @@ let package = Package(
       name: "CSRTP", path: "Sources/CSRTP", pkgConfig: "libsrtp2",
       providers: [.apt(["libsrtp2-dev"])]),
     .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+    // libsrtp2's crypto primitives on OpenSSL, allocation-free (plugged into libsrtp's crypto kernel).
+    .target(name: "CSRTPCrypto", dependencies: ["CSRTP", "COpenSSL"], path: "Sources/CSRTPCrypto"),
     .systemLibrary(
       name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"])]),
@@ -120,7 +122,8 @@ let package = Package(
       dependencies: ["ErizoRoleSupport", "AMQPRPC", "ErizoCore", "ErizoWire", hummingbird, httpTypes, log, lifecycle],
       swiftSettings: strictSettings),
     .target(
-      name: "MediaWorker", dependencies: ["ErizoCore", "COpenSSL", "CSRTP", "CEpoll"], swiftSettings: strictSettings),
+      name: "MediaWorker", dependencies: ["ErizoCore", "COpenSSL", "CSRTP", "CSRTPCrypto", "CEpoll"],
+      swiftSettings: strictSettings),
 
     // Executables: thin mains.
     .executableTarget(

@@ -17,5 +17,6 @@ let package = Package(
     .systemLibrary(name: "CFuzz", path: "Sources/CFuzz"),
     .target(name: "FuzzDriver", dependencies: ["CFuzz"], swiftSettings: strict),
     fuzzer("fuzz-stun"), fuzzer("fuzz-rtp"), fuzzer("fuzz-rtcp"), fuzzer("fuzz-dtls"), fuzzer("fuzz-channel"),
+    fuzzer("fuzz-tcp"),
   ]
 )

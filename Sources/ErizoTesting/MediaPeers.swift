@@ -11,6 +11,7 @@ public final class MemorySockets: MediaSockets {
   /// Keep nothing, only count (benchmarks).
   public var discard = false
   public private(set) var sentCount = 0
+  public let sendDrops = 0
 
   public init() {}
 

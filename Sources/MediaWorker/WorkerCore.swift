@@ -61,7 +61,9 @@ public struct WorkerCore {
           "receivedPackets": .int(counters.receivedPackets), "receivedBytes": .int(counters.receivedBytes),
           "forwardedPackets": .int(counters.forwardedPackets), "forwardedBytes": .int(counters.forwardedBytes),
           "droppedPackets": .int(counters.droppedPackets), "malformedPackets": .int(counters.malformedPackets),
+          "sendDrops": .int(engine?.sockets.sendDrops ?? 0),
         ],
+        "heap": ["inUse": .int(ProcessHeap.inUse), "retainedFree": .int(ProcessHeap.retainedFree)],
         "pid": .int(pid), "webRtcServerIds": .array((engine?.servers.keys.sorted() ?? []).map(JSONValue.string)),
         "routerIds": .array(routerIDs.map(JSONValue.string)),
         "channelMessageHandlers": [

@@ -11,7 +11,7 @@ import Logging
 struct ErizoBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "erizo-bench", abstract: "Erizo's load and latency tools.",
-    subcommands: [BusBench.self, NuveBench.self, MediaBench.self, LoadBench.self])
+    subcommands: [BusBench.self, NuveBench.self, MediaBench.self, MemoryBench.self, LoadBench.self])
 }
 
 struct BusBench: AsyncParsableCommand {

@@ -2,7 +2,7 @@ import FuzzDriver
 import MediaWorker
 
 // Arbitrary records into a DTLS server session (OpenSSL parses; we must survive what it reports).
-nonisolated(unsafe) let context = try! DtlsContext()
+let context = try! DtlsContext()
 
 @_cdecl("fuzz_dtls_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {

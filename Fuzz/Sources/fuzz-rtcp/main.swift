@@ -12,6 +12,9 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
       _ = Rtcp.feedbackSSRCs(bytes, header)
       _ = Rtcp.firTargets(bytes, header)
       _ = Rtcp.nackedSequenceNumbers(bytes, header)
+      _ = Rtcp.senderInfo(bytes, header)
+      _ = Rtcp.receiverEstimatedMaximumBitrate(bytes, header)
+      _ = TransportCcFeedback.parse(bytes, header)
     }
     return 0
   }

@@ -229,46 +229,14 @@ public struct StunMessage: Sendable, Equatable {
 
   static func encodeXORAddress(_ address: SocketAddress, _ transactionID: [UInt8]) -> [UInt8] {
     let cookie = bytes32(magicCookie)
-    switch address {
-    case .ipv4(let octets, let port):
-      return [0, 0x01] + [UInt8((port ^ 0x2112) >> 8), UInt8((port ^ 0x2112) & 0xFF)]
-        + (0..<4).map { octets[$0] ^ cookie[$0] }
-    case .ipv6(let octets, let port):
+    let port = address.port ^ 0x2112
+    let octets = address.octets
+    switch address.family {
+    case .ipv4:
+      return [0, 0x01, UInt8(port >> 8), UInt8(port & 0xFF)] + (0..<4).map { octets[$0] ^ cookie[$0] }
+    case .ipv6:
       let mask = cookie + transactionID
-      return [0, 0x02] + [UInt8((port ^ 0x2112) >> 8), UInt8((port ^ 0x2112) & 0xFF)]
-        + (0..<16).map { octets[$0] ^ mask[$0] }
-    }
-  }
-}
-
-/// A transport address as the media plane sees it: the peer of a datagram or a TCP connection.
-public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
-  case ipv4([UInt8], port: UInt16)
-  case ipv6([UInt8], port: UInt16)
-
-  public var port: UInt16 {
-    switch self {
-    case .ipv4(_, let port), .ipv6(_, let port): port
-    }
-  }
-
-  public var description: String {
-    switch self {
-    case .ipv4(let octets, let port): return "\(octets.map(String.init).joined(separator: ".")):\(port)"
-    case .ipv6(let octets, let port):
-      let groups = stride(from: 0, to: 16, by: 2).map {
-        String(UInt16(octets[$0]) << 8 | UInt16(octets[$0 + 1]), radix: 16)
-      }
-      return "[" + groups.joined(separator: ":") + "]:\(port)"
-    }
-  }
-
-  /// The address part as text (`ip` in mediasoup's tuples).
-  public var ip: String {
-    let text = description
-    switch self {
-    case .ipv4: return String(text[..<text.lastIndex(of: ":")!])
-    case .ipv6: return String(text.dropFirst().prefix { $0 != "]" })
+      return [0, 0x02, UInt8(port >> 8), UInt8(port & 0xFF)] + (0..<16).map { octets[$0] ^ mask[$0] }
     }
   }
 }

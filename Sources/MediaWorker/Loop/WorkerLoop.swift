@@ -28,6 +28,7 @@ public final class PosixSockets: MediaSockets {
 
   let epoll: Int32
   private(set) var kinds: [Int32: Kind] = [:]
+  private let batch = DatagramBatch()
   private var connections: [Int32: Connection] = [:]
   /// Packets that could not be sent at once (a full socket buffer) are dropped and counted, as an
   /// SFU should rather than queue media.
@@ -143,25 +144,30 @@ public final class PosixSockets: MediaSockets {
     _ = epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event)
   }
 
+  /// A TCP connection's packet goes at once (framed); a UDP datagram joins the batch that
+  /// `flush()` sends, copied (the caller's buffer is reused for the next one).
   public func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer) {
-    if let connection = connections[Int32(socket)] {
+    if !connections.isEmpty, let connection = connections[Int32(socket)] {
       sendFramed(Int32(socket), connection, bytes)
       return
     }
-    guard case .ipv4(let octets, let port) = address else { return }
-    var target = sockaddr_in()
-    target.sin_family = sa_family_t(AF_INET)
-    target.sin_port = port.bigEndian
-    target.sin_addr.s_addr =
-      (UInt32(octets[0]) | UInt32(octets[1]) << 8 | UInt32(octets[2]) << 16 | UInt32(octets[3]) << 24)
-    let sent = withUnsafePointer(to: &target) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        sendto(
-          Int32(socket), bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0,
-          socklen_t(MemoryLayout<sockaddr_in>.size))
+    guard let ipv4 = address.ipv4Address else {
+      sendDrops += 1  // the worker listens on IPv4 only
+      return
+    }
+    if !batch.add(socket: Int32(socket), address: ipv4, port: address.port, bytes: bytes) {
+      flush()
+      if !batch.add(socket: Int32(socket), address: ipv4, port: address.port, bytes: bytes) {
+        sendDrops += 1  // larger than a batch slot: nothing the worker sends is
       }
     }
-    if sent < 0 { sendDrops += 1 }
+  }
+
+  /// Sends the batched datagrams: one `sendmmsg` per run of datagrams on the same socket (in
+  /// single-port mode, a whole fan-out in one system call). What the kernel does not take at once
+  /// (a full socket buffer) is dropped and counted.
+  public func flush() {
+    sendDrops += batch.send()
   }
 
   /// One packet on a TCP connection, with its 2-byte length. Whatever the kernel does not take is
@@ -207,6 +213,7 @@ public final class PosixSockets: MediaSockets {
   }
 
   public func close(socket: Int) {
+    flush()  // nothing queued may go out on a descriptor that is closed (or reused)
     let fd = Int32(socket)
     _ = epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
     kinds[fd] = nil
@@ -215,10 +222,7 @@ public final class PosixSockets: MediaSockets {
   }
 
   static func address(_ from: sockaddr_in) -> SocketAddress {
-    let address = from.sin_addr.s_addr  // network order in memory: a.b.c.d on a little-endian host
-    return .ipv4(
-      [UInt8(address & 0xFF), UInt8(address >> 8 & 0xFF), UInt8(address >> 16 & 0xFF), UInt8(address >> 24)],
-      port: UInt16(bigEndian: from.sin_port))
+    .ipv4(address: UInt32(bigEndian: from.sin_addr.s_addr), port: UInt16(bigEndian: from.sin_port))
   }
 }
 
@@ -251,6 +255,7 @@ public enum WorkerLoop {
     var from = sockaddr_in()
     send(core.runningNotification)
     var nextTick = ContinuousClock.now + .milliseconds(100)
+    var heapKeeper = HeapKeeper()
     while true {
       let untilTick: Duration = nextTick - ContinuousClock.now
       let wait: Duration = max(Duration.zero, min(untilTick, engine.nextTimeout()))
@@ -274,7 +279,8 @@ public enum WorkerLoop {
                 continue
               }
               for reply in core.handle(message) { send(reply) }
-              flush(engine)
+              sockets.flush()
+              forwardOutbox(engine)
               if core.closing { return WorkerExitCode.success.rawValue }
             }
           } catch {
@@ -284,7 +290,7 @@ public enum WorkerLoop {
         } else {
           switch sockets.kinds[fd] {
           case .udp?:
-            drain(fd, engine: engine, packet: &packet, from: &from)
+            drain(fd, engine: engine, sockets: sockets, packet: &packet, from: &from)
           case .listener?:
             sockets.acceptAll(fd) { engine.tcpAccepted(connection: Int($0), listener: Int(fd), from: $1) }
           case .connection?:
@@ -303,21 +309,25 @@ public enum WorkerLoop {
           case nil:
             break  // closed earlier in this round
           }
-          flush(engine)
+          sockets.flush()
+          forwardOutbox(engine)
         }
       }
       let now = ContinuousClock.now
       if now >= nextTick || engine.nextTimeout() <= .milliseconds(1) {
         engine.tick(now: now)
-        flush(engine)
+        sockets.flush()
+        forwardOutbox(engine)
+        heapKeeper.check(closedTransports: engine.counters.closedTransports, now: now)
         nextTick = now + .milliseconds(100)
       }
     }
   }
 
-  /// Reads every datagram a UDP socket has (many per wake-up).
+  /// Reads every datagram a UDP socket has (many per wake-up); what each one makes the engine send
+  /// (a whole fan-out) goes out in one batch.
   private static func drain(
-    _ fd: Int32, engine: MediaEngine, packet: inout [UInt8], from: inout sockaddr_in
+    _ fd: Int32, engine: MediaEngine, sockets: PosixSockets, packet: inout [UInt8], from: inout sockaddr_in
   ) {
     while true {
       var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -334,10 +344,12 @@ public enum WorkerLoop {
         engine.receive(
           socket: Int(fd), from: remote, packet: UnsafeMutableRawBufferPointer(rebasing: $0[..<received]), now: .now)
       }
+      sockets.flush()
     }
   }
 
-  private static func flush(_ engine: MediaEngine) {
+  /// Sends the engine's notifications and logs to the parent.
+  private static func forwardOutbox(_ engine: MediaEngine) {
     guard !engine.outbox.isEmpty else { return }
     for message in engine.outbox { send(message) }
     engine.outbox.removeAll(keepingCapacity: true)

@@ -45,6 +45,8 @@ public final class MediaEngine {
     public var retransmittedPackets = 0
     public var droppedPackets = 0
     public var malformedPackets = 0
+    /// Transports closed since the process started (the loop gives freed memory back after some).
+    public var closedTransports = 0
   }
 
   enum SocketOwner {
@@ -65,6 +67,16 @@ public final class MediaEngine {
     self.settings = settings
     dtlsContext = try DtlsContext()
     rtcpScratch.reserveCapacity(1500)
+  }
+
+  /// Live transports, producers and consumers (leak checks, dumps).
+  public var objectCounts: (transports: Int, producers: Int, consumers: Int) {
+    (transports.count, producers.count, consumers.count)
+  }
+
+  /// The sockets a transport's packets arrive on: its own, or its WebRtcServer's (tests, tools).
+  public func localSockets(ofTransport id: String) -> [Int] {
+    transports[id]?.endpoints.map(\.socket) ?? []
   }
 
   // MARK: requests
@@ -540,6 +552,7 @@ public final class MediaEngine {
   }
 
   func closeTransport(_ transport: WebRtcTransport) {
+    counters.closedTransports += 1
     for consumer in Array(transport.consumers.values) { closeConsumer(consumer) }
     for producer in Array(transport.producers.values) { closeProducer(producer) }
     _ = transport.dtls.close().map { datagram in send(datagram, on: transport) }
@@ -784,7 +797,7 @@ public final class MediaEngine {
       }
       consumer.packetsSent += 1
       consumer.bytesSent += sent
-      if producer.cache != nil { consumer.sent.record(output: sequence, input: rtp.sequenceNumber) }
+      consumer.sent?.record(output: sequence, input: rtp.sequenceNumber)
       consumer.lastTimestamp = rtp.timestamp
       target.bytesSent += sent
       counters.forwardedPackets += 1
@@ -882,7 +895,7 @@ public final class MediaEngine {
     else { return }
     let roundTrip = consumer.stream.roundTripTime > 0 ? Int64(consumer.stream.roundTripTime) : 100
     for output in sequences {
-      guard let (input, first) = consumer.sent.resend(output, nowMs: nowMs, minimumIntervalMs: roundTrip) else {
+      guard let (input, first) = consumer.sent?.resend(output, nowMs: nowMs, minimumIntervalMs: roundTrip) else {
         continue
       }
       let sent = cache.withPacket(input, nowMs: nowMs) { original -> Int? in

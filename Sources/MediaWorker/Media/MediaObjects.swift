@@ -13,6 +13,8 @@ public protocol MediaSockets: AnyObject {
   func send(socket: Int, to address: SocketAddress, bytes: UnsafeRawBufferPointer)
   /// Closes a UDP socket, a TCP listener or a TCP connection.
   func close(socket: Int)
+  /// Packets the kernel would not take (full socket buffers), dropped.
+  var sendDrops: Int { get }
 }
 
 /// A producer: one incoming stream (simple: one encoding) and how it maps onto the router.
@@ -140,8 +142,9 @@ final class Consumer {
   let cname: String
   /// Loss, round-trip time and score from the subscriber's receiver reports.
   var stream: RtpSendStream
-  /// Which producer packet each sent sequence number was, for NACKs.
-  var sent = SentPackets()
+  /// Which producer packet each sent sequence number was, for NACKs (video: only video producers
+  /// keep packets to resend).
+  var sent: SentPackets?
   /// The RTX stream (RFC 4588) retransmissions go on, when the subscriber negotiated one.
   var rtx: (payloadType: UInt8, ssrc: UInt32)?
   var rtxSequence = UInt16.random(in: 1000...32767)
@@ -196,6 +199,7 @@ final class Consumer {
     paused = data["paused"] == true
     producerPaused = producer.paused
     waitingForKeyFrame = producer.kind == "video"
+    if producer.cache != nil { sent = SentPackets() }
   }
 
   var active: Bool { !paused && !producerPaused }

@@ -1,4 +1,5 @@
 internal import CSRTP
+internal import CSRTPCrypto
 
 /// One direction of SRTP/SRTCP protection through libsrtp2 (media-worker spec §4.4): an outbound
 /// session protects what a transport sends, an inbound one unprotects what it receives. Any SSRC,
@@ -22,11 +23,22 @@ public final class SrtpSession {
   private var session: srtp_t?
 
   /// `srtp_init` answers bad_param when the library is already initialised in this process (its
-  /// debug module is registered twice), which is as good as success.
+  /// debug module is registered twice), which is as good as success. Then erizo's ciphers and MAC
+  /// replace the library's (`CSRTPCrypto`: Debian's libsrtp2 is built on NSS, which allocates per
+  /// packet); if their self-tests failed the library's own stay, still correct, only slower.
   private static let initialised: Int32 = {
     let status = srtp_init()
-    return status == srtp_err_status_bad_param ? Int32(srtp_err_status_ok.rawValue) : Int32(status.rawValue)
+    guard status == srtp_err_status_ok || status == srtp_err_status_bad_param else { return Int32(status.rawValue) }
+    _ = erizo_srtp_crypto_install()
+    return Int32(srtp_err_status_ok.rawValue)
   }()
+
+  /// Which primitives protect packets: erizo's on OpenSSL, or libsrtp's built-in ones (when
+  /// erizo's failed their self-tests at start).
+  public static var cryptoBackend: String {
+    _ = initialised
+    return erizo_srtp_crypto_installed() == 1 ? "erizo-openssl" : "libsrtp"
+  }
 
   public init(profile: SrtpProfile, key: [UInt8], direction: Direction) throws(SrtpError) {
     guard Self.initialised == Int32(srtp_err_status_ok.rawValue) else { throw .library(Self.initialised) }
