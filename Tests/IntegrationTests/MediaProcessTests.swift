@@ -45,10 +45,12 @@ struct MediaProcessTests {
     return json
   }
 
-  /// Range mode (a port per transport) and single-port mode (one shared port per worker).
+  /// Range mode (a port per transport), single-port mode (one shared port per worker), and range
+  /// mode over TCP: `forceTcp` transports, which aiortc reaches through an ICE-TCP shim of ours for
+  /// aioice (Fixtures/aioice_tcp.py; aiortc itself does UDP only).
   @Test(
     .enabled(if: ready, "runs in the media pass (TEST_MEDIA=1, scripts/test)"), .timeLimit(.minutes(4)),
-    arguments: ["e2e", "e2e-single-port"])
+    arguments: ["e2e", "e2e-single-port", "e2e-tcp"])
   func publisherToSubscriberThroughEveryRole(scenario: String) throws {
     let result = try Self.runInNamespace(
       "media_scenario.sh", [ErizoProcessTests.binDirectory.path, Self.python, scenario])
@@ -57,6 +59,11 @@ struct MediaProcessTests {
       #expect(ports.count == 2 && ports[0] == ports[1] && (40000...40001).contains(ports[0]), "one port: \(result)")
     } else {
       #expect(ports.count == 2 && ports[0] != ports[1], "a port per transport: \(result)")
+    }
+    if scenario == "e2e-tcp" {
+      #expect(result["protocols"] == ["tcp"], "forceTcp: passive TCP candidates only: \(result)")
+    } else {
+      #expect(result["protocols"]?.arrayValue?.contains("udp") == true, "\(result)")
     }
     #expect(result["errors"] == [], "\(result)")
     #expect(result["consumers"] == ["audio", "video"], "newConsumer for each producer: \(result)")

@@ -1,8 +1,10 @@
 """Shared pieces of the media end-to-end fixtures: a mediasoup-client peer (pymediasoup on aiortc)
-speaking Erizo's mediasoup-signal Socket.IO protocol, and a polling helper."""
+speaking Erizo's mediasoup-signal Socket.IO protocol, and a polling helper. With FORCE_TCP=1 the
+peers ask for TCP transports (`forceTcp`) and reach them over ICE-TCP (aioice_tcp)."""
 import array
 import asyncio
 import math
+import os
 import time
 
 import socketio
@@ -12,6 +14,11 @@ from pymediasoup.models.transport import DtlsParameters, IceCandidate, IceParame
 from pymediasoup.rtp_parameters import RtpCapabilities, RtpParameters
 
 errors = []
+FORCE_TCP = os.environ.get("FORCE_TCP") == "1"
+if FORCE_TCP:
+    import aioice_tcp
+
+    aioice_tcp.install()
 
 
 class ToneTrack(AudioStreamTrack):
@@ -51,8 +58,9 @@ class Peer:
         capabilities = await self.request("getRouterRtpCapabilities", {})
         await self.device.load(RtpCapabilities(**capabilities))
         options = await self.request(
-            "createWebRtcTransport", {"forceTcp": False, "producing": producing, "consuming": consuming})
+            "createWebRtcTransport", {"forceTcp": FORCE_TCP, "producing": producing, "consuming": consuming})
         self.candidate_port = options["iceCandidates"][0]["port"]
+        self.candidate_protocols = sorted({c["protocol"] for c in options["iceCandidates"]})
         create = self.device.createSendTransport if producing else self.device.createRecvTransport
         self.transport = create(
             id=options["id"], iceParameters=IceParameters(**options["iceParameters"]),

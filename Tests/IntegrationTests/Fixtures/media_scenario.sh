@@ -2,10 +2,11 @@
 # Runs inside a fresh network namespace (`unshare --net`), where only `lo` exists: starts `erizo all`
 # on loopback with two media workers, makes tokens through Nuve's REST API, and runs one scenario of
 # real WebRTC peers (pymediasoup on aiortc) against it. Prints the scenario's JSON line.
-#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|loss|fault|whip-whep|browser|browser-tcp
+#   media_scenario.sh BIN_DIR MEDIA_PYTHON e2e|e2e-single-port|e2e-tcp|loss|fault|whip-whep|browser|browser-tcp
 # (for `browser` and `browser-tcp`, MEDIA_PYTHON is the venv with selenium; SCREENSHOT names the
 # picture to save). `browser-tcp` runs the workers in single-port mode and drops every UDP packet to
-# their ports, as a network that blocks UDP would: media must take passive ICE-TCP.
+# their ports, as a network that blocks UDP would: media must take passive ICE-TCP. `e2e-tcp` is
+# `e2e` with transports made with `forceTcp` (range mode: a TCP listener per transport).
 set -euo pipefail
 bin=$1
 python=$2
@@ -49,12 +50,14 @@ tokens() {
 field() { python3 -c "import json,sys; v=json.load(sys.stdin)$1; print(v)"; }
 
 case "$scenario" in
-  e2e | e2e-single-port | loss)
+  e2e | e2e-single-port | e2e-tcp | loss)
     room=$(tokens 2)
     sleep 1  # the controller's first agent poll
     script=mediasoup_e2e.py
     if [ "$scenario" = loss ]; then script=media_loss.py; fi
-    "$python" "$fixtures/$script" http://127.0.0.1:8080 \
+    force_tcp=0
+    if [ "$scenario" = e2e-tcp ]; then force_tcp=1; fi
+    FORCE_TCP=$force_tcp "$python" "$fixtures/$script" http://127.0.0.1:8080 \
       "$(field '["tokens"][0]' <<<"$room")" "$(field '["tokens"][1]' <<<"$room")" || true
     ;;
   whip-whep)

@@ -27,6 +27,7 @@ async def main():
     await subscriber.start(SUBSCRIBER_TOKEN, producing=False, consuming=True)
     await publisher.start(PUBLISHER_TOKEN, producing=True, consuming=False)
     results["ports"] = [publisher.candidate_port, subscriber.candidate_port]
+    results["protocols"] = sorted(set(publisher.candidate_protocols + subscriber.candidate_protocols))
     video_producer = await publisher.transport.produce(track=video, stopTracks=False)
     await publisher.transport.produce(track=audio, stopTracks=False)
     results["consumers"] = sorted(entry["kind"] for entry in subscriber.consumers.values()) if await wait_for(
