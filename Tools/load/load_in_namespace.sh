@@ -17,9 +17,11 @@ ip link set lo up
 
 data=$(mktemp -d)
 trap 'kill "$erizo" 2>/dev/null || true; wait "$erizo" 2>/dev/null || true; rm -rf "$data"' EXIT
+# LOAD_ERIZO_ENV adds settings for erizo all, e.g. "ERIZO_AGENT_SINGLE_PORT=true".
+read -r -a extra_env <<<"${LOAD_ERIZO_ENV:-}"
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" ERIZO_NUVE_DATA_DIRECTORY="$data" PUBLIC_IP=127.0.0.1 \
   ERIZO_AGENT_NUM_WORKERS=1 ERIZO_CONTROLLER_DRAIN_TIMEOUT=1 ERIZO_AGENT_DRAIN_TIMEOUT=1 ERIZO_LOG_LEVEL=warning \
-  "$bin/erizo" all >"$data/erizo.log" 2>&1 &
+  "${extra_env[@]}" "$bin/erizo" all >"$data/erizo.log" 2>&1 &
 erizo=$!
 for _ in $(seq 1 150); do
   curl -fs -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"room":"warm-up","name":"probe"}' \

@@ -118,6 +118,16 @@ let benchmarks: @Sendable () -> Void = {
     }
   }
 
+  // The harness's own cost per sample (its allocations are in every forward row below).
+  Benchmark(
+    "harness: an empty sample",
+    configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 20_000)
+  ) { benchmark in
+    benchmark.startMeasurement()
+    blackHole(benchmark.scaledIterations.count)
+    benchmark.stopMeasurement()
+  }
+
   // The fan-out step: one incoming SRTP packet from the publisher forwarded to N subscribers.
   // A sample is a batch of 100 incoming packets, made before the measurement starts (the client's
   // cost); its allocation count divided by 100 × N is the allocations per forwarded packet.

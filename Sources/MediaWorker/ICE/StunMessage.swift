@@ -228,16 +228,17 @@ public struct StunMessage: Sendable, Equatable {
   }
 
   static func encodeXORAddress(_ address: SocketAddress, _ transactionID: [UInt8]) -> [UInt8] {
-    let cookie = bytes32(magicCookie)
     let port = address.port ^ 0x2112
-    let octets = address.octets
-    switch address.family {
-    case .ipv4:
-      return [0, 0x01, UInt8(port >> 8), UInt8(port & 0xFF)] + (0..<4).map { octets[$0] ^ cookie[$0] }
-    case .ipv6:
-      let mask = cookie + transactionID
-      return [0, 0x02, UInt8(port >> 8), UInt8(port & 0xFF)] + (0..<16).map { octets[$0] ^ mask[$0] }
+    if let ipv4 = address.ipv4Address {
+      let masked = ipv4 ^ magicCookie
+      return [
+        0, 0x01, UInt8(port >> 8), UInt8(port & 0xFF), UInt8(masked >> 24), UInt8(masked >> 16 & 0xFF),
+        UInt8(masked >> 8 & 0xFF), UInt8(masked & 0xFF),
+      ]
     }
+    let octets = address.octets
+    let mask = bytes32(magicCookie) + transactionID
+    return [0, 0x02, UInt8(port >> 8), UInt8(port & 0xFF)] + (0..<16).map { octets[$0] ^ mask[$0] }
   }
 }
 
