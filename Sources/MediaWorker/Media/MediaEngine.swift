@@ -821,15 +821,20 @@ public final class MediaEngine {
     return nil
   }
 
-  /// The producer of an RTP packet: by SSRC, else by the MID extension (which then binds the SSRC).
+  /// The producer of an RTP packet: by SSRC, else by the MID extension, else by the RID extension
+  /// (either then binds the SSRC).
   private func findProducer(_ transport: WebRtcTransport, _ rtp: RtpPacket, _ bytes: UnsafeRawBufferPointer)
     -> Producer?
   {
     for producer in transport.producers.values where producer.ssrc == rtp.ssrc { return producer }
-    for producer in transport.producers.values where producer.ssrc == nil && producer.midExtensionID != 0 {
-      if let range = rtp.extensionValue(producer.midExtensionID, in: bytes),
-        bytes[range].elementsEqual(producer.mid)
-      {
+    for producer in transport.producers.values where producer.ssrc == nil {
+      var found = false
+      if producer.midExtensionID != 0, let range = rtp.extensionValue(producer.midExtensionID, in: bytes) {
+        found = bytes[range].elementsEqual(producer.mid)
+      } else if producer.ridExtensionID != 0, let range = rtp.extensionValue(producer.ridExtensionID, in: bytes) {
+        found = bytes[range].elementsEqual(producer.rid)
+      }
+      if found {
         producer.ssrc = rtp.ssrc
         return producer
       }

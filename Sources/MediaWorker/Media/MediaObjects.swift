@@ -28,6 +28,10 @@ final class Producer {
   /// The MID the publisher puts on its packets, and the extension id it uses for it.
   let mid: [UInt8]
   let midExtensionID: UInt8
+  /// The encoding's RID (`encodings[0].rid`) and the extension id the publisher puts it in: the
+  /// last way to find the stream when neither the SSRC nor the MID says (spec §1).
+  let rid: [UInt8]
+  let ridExtensionID: UInt8
   /// Payload type the publisher sends → the router's (rtpMapping.codecs).
   var payloadTypes: [UInt8: UInt8] = [:]
   /// The publisher's extension ids → their URIs.
@@ -96,16 +100,20 @@ final class Producer {
     }
     guard !payloadTypes.isEmpty else { throw .type("missing rtpMapping.codecs") }
     var midID: UInt8 = 0
+    var ridID: UInt8 = 0
     for header in parameters?["headerExtensions"]?.arrayValue ?? [] {
       guard let uri = header["uri"]?.stringValue, let id = header["id"]?.intValue, (1...255).contains(id) else {
         continue
       }
       extensionURIs[UInt8(id)] = uri
       if uri == Self.midURI { midID = UInt8(id) }
+      if uri == Self.ridURI { ridID = UInt8(id) }
       if uri == AudioLevelObserver.levelURI { audioLevelID = UInt8(id) }
       if uri == Self.transportCcURI { transportCcExtensionID = UInt8(id) }
     }
     midExtensionID = midID
+    rid = Array((encodings[0]["rid"]?.stringValue ?? "").utf8)
+    ridExtensionID = rid.isEmpty ? 0 : ridID
     mid = Array((parameters?["mid"]?.stringValue ?? "").utf8)
     paused = data["paused"] == true
     if kind == "video" { cache = PacketCache() }
@@ -117,6 +125,7 @@ final class Producer {
   }
 
   static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+  static let ridURI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
   static let transportCcURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
   static let absSendTimeURI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 }

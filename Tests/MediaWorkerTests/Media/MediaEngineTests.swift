@@ -611,6 +611,42 @@ extension MediaEngineTests {
     #expect(transportStats.arrayValue?.first?["transportCcFeedbackPackets"] == 1)
   }
 
+  /// A producer without an SSRC or a MID is found by the RID extension (then by the SSRC it binds).
+  @Test func aStreamIsFoundByItsRidWhenNothingElseSaysWhoseItIs() throws {
+    var setup = try Setup()
+    let (engine, sockets, publisher, subscriber) = (setup.engine, setup.sockets, setup.publisher, setup.subscriber)
+    _ = setup.request(
+      "transport.produce", "send",
+      [
+        "producerId": "p", "kind": "video",
+        "rtpParameters": [
+          "codecs": [["mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000]],
+          "headerExtensions": [["uri": "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id", "id": 10]],
+          "encodings": [["rid": "r0"]],
+        ],
+        "rtpMapping": ["codecs": [["payloadType": 96, "mappedPayloadType": 101]]],
+      ])
+    _ = setup.request(
+      "transport.consume", "recv",
+      [
+        "consumerId": "c", "producerId": "p", "kind": "video", "type": "simple",
+        "rtpParameters": [
+          "codecs": [["mimeType": "video/VP8", "payloadType": 101, "clockRate": 90000]], "encodings": [["ssrc": 2222]],
+        ],
+      ])
+    func withRid(_ rid: String, seq: UInt16, ssrc: UInt32) -> [UInt8] {
+      var packet = Self.vp8(seq: seq, key: true, ssrc: ssrc)
+      packet[0] |= 0x10
+      packet.insert(contentsOf: [0xBE, 0xDE, 0x00, 0x01, 0xA1] + Array(rid.utf8) + [0x00], at: 12)
+      return packet
+    }
+    try publisher.sendRtp(withRid("r1", seq: 1, ssrc: 7777), to: engine)
+    #expect(subscriber.received(sockets).rtp.isEmpty, "another RID is not this producer's")
+    try publisher.sendRtp(withRid("r0", seq: 2, ssrc: 4444), to: engine)
+    try publisher.sendRtp(Self.vp8(seq: 3, key: false, ssrc: 4444), to: engine)
+    #expect(subscriber.received(sockets).rtp.count == 2, "found by its RID, then by the SSRC that bound")
+  }
+
   @Test func candidatesFollowListenOrderAndProtocolPreference() throws {
     var setup = try Setup()
     let reply = setup.request(
