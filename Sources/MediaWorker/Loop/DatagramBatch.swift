@@ -6,8 +6,9 @@ internal import Glibc
 /// each datagram is copied into its slot (the engine reuses its buffer for the next one).
 final class DatagramBatch {
   static let capacity = 64
-  /// Larger than anything the worker sends: RTP as received (at most the path MTU) plus the SRTP
-  /// tag, DTLS flights of at most 1 350 bytes, STUN, RTCP compounds split near 1 000 bytes.
+  /// Larger than what the worker sends on ordinary paths: RTP as received (a 1 500-byte MTU) plus
+  /// the SRTP tag, DTLS flights of at most 1 350 bytes, STUN, RTCP compounds split near 1 000 bytes.
+  /// A larger datagram (a jumbo-frame network) goes out on its own (`PosixSockets.send`).
   static let slotSize = 1_536
 
   private let storage: UnsafeMutableRawPointer

@@ -155,12 +155,24 @@ public final class PosixSockets: MediaSockets {
       sendDrops += 1  // the worker listens on IPv4 only
       return
     }
+    guard !batch.add(socket: Int32(socket), address: ipv4, port: address.port, bytes: bytes) else { return }
+    flush()  // full, or larger than a slot (a jumbo packet forwarded as it came): after the queued ones
     if !batch.add(socket: Int32(socket), address: ipv4, port: address.port, bytes: bytes) {
-      flush()
-      if !batch.add(socket: Int32(socket), address: ipv4, port: address.port, bytes: bytes) {
-        sendDrops += 1  // larger than a batch slot: nothing the worker sends is
+      sendDirect(Int32(socket), address: ipv4, port: address.port, bytes: bytes)
+    }
+  }
+
+  private func sendDirect(_ fd: Int32, address: UInt32, port: UInt16, bytes: UnsafeRawBufferPointer) {
+    var target = sockaddr_in()
+    target.sin_family = sa_family_t(AF_INET)
+    target.sin_port = port.bigEndian
+    target.sin_addr.s_addr = address.bigEndian
+    let sent = withUnsafePointer(to: &target) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
       }
     }
+    if sent < 0 { sendDrops += 1 }
   }
 
   /// Sends the batched datagrams: one `sendmmsg` per run of datagrams on the same socket (in

@@ -123,23 +123,10 @@ struct ActiveSpeakerObserverTests {
         id: 501, method: "router.createAudioLevelObserver", handlerID: "r", data: ["rtpObserverId": "speaker"]))
     #expect(
       twice == [.rejected(id: 501, error: .error, reason: "an RtpObserver with the same rtpObserverId already exists")])
-    _ = setup.request(
-      "transport.produce", "send",
-      [
-        "producerId": "mic", "kind": "audio",
-        "rtpParameters": [
-          "codecs": [["mimeType": "audio/opus", "payloadType": 111, "clockRate": 48000, "channels": 2]],
-          "encodings": [["ssrc": 3333]],
-          "headerExtensions": [["uri": .string(AudioLevelObserver.levelURI), "id": 1]],
-        ],
-        "rtpMapping": ["codecs": [["payloadType": 111, "mappedPayloadType": 100]], "encodings": [["mappedSsrc": 1]]],
-      ])
+    _ = setup.produceMicrophone()
     #expect(
       setup.request("rtpObserver.addProducer", "speaker", ["producerId": "mic"]) == .accepted(id: 103, data: .null))
-    let packet: [UInt8] = [
-      0x90, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0x0D, 0x05, 0xBE, 0xDE, 0, 1, 0x10, 0x80 | 20, 0, 0, 0xF8, 0xFF,
-    ]
-    try setup.publisher.sendRtp(packet, to: setup.engine)
+    try setup.publisher.sendRtp(MediaEngineTests.Setup.microphonePacket(seq: 1, level: 20), to: setup.engine)
     setup.engine.outbox.removeAll()
     setup.engine.tick(now: .now + .milliseconds(400))
     #expect(

@@ -102,6 +102,28 @@ struct MediaEngineTests {
         ])
     }
 
+    /// An Opus producer `mic` on "send" (SSRC 3333) whose packets carry ssrc-audio-level at id 1,
+    /// for the RtpObserver tests.
+    mutating func produceMicrophone() -> ChannelMessage? {
+      request(
+        "transport.produce", "send",
+        [
+          "producerId": "mic", "kind": "audio",
+          "rtpParameters": [
+            "codecs": [["mimeType": "audio/opus", "payloadType": 111, "clockRate": 48000, "channels": 2]],
+            "encodings": [["ssrc": 3333]],
+            "headerExtensions": [["uri": .string(AudioLevelObserver.levelURI), "id": 1]],
+          ],
+          "rtpMapping": ["codecs": [["payloadType": 111, "mappedPayloadType": 100]], "encodings": [["mappedSsrc": 1]]],
+        ])
+    }
+
+    /// A packet of `produceMicrophone`'s stream: Opus with a one-byte extension, id 1, the voice
+    /// flag and `level` (−dBov).
+    static func microphonePacket(seq: UInt16, level: UInt8) -> [UInt8] {
+      [0x90, 111, 0, UInt8(seq), 0, 0, 0, 0, 0, 0, 0x0D, 0x05, 0xBE, 0xDE, 0, 1, 0x10, 0x80 | level, 0, 0, 0xF8, 0xFF]
+    }
+
     mutating func request(_ method: String, _ handler: String, _ data: JSONValue = [:]) -> ChannelMessage? {
       nextID += 1
       return core.handle(.request(id: 100 + nextID, method: method, handlerID: handler, data: data)).first
@@ -707,25 +729,10 @@ struct AudioLevelObserverTests {
       .request(
         id: 500, method: "router.createAudioLevelObserver", handlerID: "r",
         data: ["rtpObserverId": "o", "maxEntries": 1, "threshold": -80, "interval": 800]))
-    let produced = setup.request(
-      "transport.produce", "send",
-      [
-        "producerId": "mic", "kind": "audio",
-        "rtpParameters": [
-          "codecs": [["mimeType": "audio/opus", "payloadType": 111, "clockRate": 48000, "channels": 2]],
-          "encodings": [["ssrc": 3333]],
-          "headerExtensions": [["uri": .string(AudioLevelObserver.levelURI), "id": 1]],
-        ],
-        "rtpMapping": ["codecs": [["payloadType": 111, "mappedPayloadType": 100]], "encodings": [["mappedSsrc": 1]]],
-      ])
-    #expect(produced == .accepted(id: 102, data: ["type": "simple"]))
+    #expect(setup.produceMicrophone() == .accepted(id: 102, data: ["type": "simple"]))
     #expect(setup.request("rtpObserver.addProducer", "o", ["producerId": "mic"]) == .accepted(id: 103, data: .null))
     for seq in UInt16(1)...12 {
-      // Opus packet with a one-byte extension: id 1, one byte, voice flag + level 20.
-      let packet: [UInt8] = [
-        0x90, 111, 0, UInt8(seq), 0, 0, 0, 0, 0, 0, 0x0D, 0x05, 0xBE, 0xDE, 0, 1, 0x10, 0x80 | 20, 0, 0, 0xF8, 0xFF,
-      ]
-      try setup.publisher.sendRtp(packet, to: setup.engine)
+      try setup.publisher.sendRtp(MediaEngineTests.Setup.microphonePacket(seq: seq, level: 20), to: setup.engine)
     }
     setup.engine.outbox.removeAll()
     setup.engine.tick(now: .now + .seconds(1))
