@@ -114,7 +114,9 @@ struct MediaEngineTests {
             "encodings": [["ssrc": 3333]],
             "headerExtensions": [["uri": .string(AudioLevelObserver.levelURI), "id": 1]],
           ],
-          "rtpMapping": ["codecs": [["payloadType": 111, "mappedPayloadType": 100]], "encodings": [["mappedSsrc": 1]]],
+          "rtpMapping": [
+            "codecs": [["payloadType": 111, "mappedPayloadType": 100]], "encodings": [["mappedSsrc": 1]],
+          ],
         ])
     }
 
