@@ -75,20 +75,19 @@ let benchmarks: @Sendable () -> Void = {
     to: &receiver, ssrc: 2222,
     blocks: [Rtcp.ReportBlock(ssrc: 5, fractionLost: 3, totalLost: 12, highestSequence: 70_000)])
   Rtcp.appendPictureLossIndication(to: &receiver, sender: 2222, media: 5)
+  // The walks the worker's receive path uses (`forEach…`, no arrays).
   Benchmark("RTCP: parse SR+SDES and read the sender info") { benchmark in
     sender.withUnsafeBytes { bytes in
       for _ in benchmark.scaledIterations {
-        guard let packets = Rtcp.packets(bytes) else { continue }
-        for header in packets { blackHole(Rtcp.senderInfo(bytes, header)) }
+        Rtcp.forEachPacket(bytes) { header in blackHole(Rtcp.senderInfo(bytes, header)) }
       }
     }
   }
   Benchmark("RTCP: parse RR+PLI and read the report blocks and feedback") { benchmark in
     receiver.withUnsafeBytes { bytes in
       for _ in benchmark.scaledIterations {
-        guard let packets = Rtcp.packets(bytes) else { continue }
-        for header in packets {
-          blackHole(Rtcp.reportBlocks(bytes, header))
+        Rtcp.forEachPacket(bytes) { header in
+          Rtcp.forEachReportBlock(bytes, header) { blackHole($0) }
           blackHole(Rtcp.feedbackSSRCs(bytes, header))
         }
       }

@@ -431,11 +431,11 @@ public final class MediaEngine {
     guard transports[producer.transportID]?.routerID == transport.routerID else {
       throw .error("the Producer is in another Router")
     }
-    let consumer = try Consumer(id: consumerID, transportID: transport.id, data: data, producer: producer)
+    let consumer = try Consumer(id: consumerID, transport: transport, data: data, producer: producer)
     consumers[consumerID] = consumer
     transport.consumers[consumerID] = consumer
     transport.consumersBySSRC[consumer.ssrc] = consumer
-    producer.consumerIDs.append(consumerID)
+    producer.consumers.append(consumer)
     if consumer.active, consumer.waitingForKeyFrame { requestKeyFrame(producer, now: .now, force: true) }
     return [
       "paused": .bool(consumer.paused), "producerPaused": .bool(consumer.producerPaused),
@@ -450,11 +450,11 @@ public final class MediaEngine {
       guard producer.paused != pause else { return .null }
       producer.paused = pause
       for id in producer.observerIDs { speakerObservers[id]?.setPaused(producer.id, pause) }
-      for id in producer.consumerIDs {
-        guard let consumer = consumers[id] else { continue }
+      for consumer in producer.consumers {
         consumer.producerPaused = pause
         if pause { consumer.sequence.resynchronise() } else { resumeWaitingForKeyFrame(consumer) }
-        outbox.append(.notification(handlerID: id, event: pause ? "producerpause" : "producerresume", data: .null))
+        outbox.append(
+          .notification(handlerID: consumer.id, event: pause ? "producerpause" : "producerresume", data: .null))
       }
       return .null
     case "producer.close":
@@ -569,10 +569,9 @@ public final class MediaEngine {
   }
 
   private func closeProducer(_ producer: Producer) {
-    for id in producer.consumerIDs {
-      guard let consumer = consumers[id] else { continue }
+    for consumer in producer.consumers {  // a copy: closing one edits the array
       closeConsumer(consumer)
-      outbox.append(.notification(handlerID: id, event: "producerclose", data: .null))
+      outbox.append(.notification(handlerID: consumer.id, event: "producerclose", data: .null))
     }
     for id in producer.observerIDs {
       observers[id]?.remove(producer.id)
@@ -584,12 +583,11 @@ public final class MediaEngine {
 
   private func closeConsumer(_ consumer: Consumer) {
     consumers[consumer.id] = nil
-    if let transport = transports[consumer.transportID] {
-      transport.consumers[consumer.id] = nil
-      transport.consumersBySSRC[consumer.ssrc] = nil
-      transport.srtpOut?.removeStream(ssrc: consumer.ssrc)
-    }
-    producers[consumer.producerID]?.consumerIDs.removeAll { $0 == consumer.id }
+    let transport = consumer.transport
+    transport.consumers[consumer.id] = nil
+    transport.consumersBySSRC[consumer.ssrc] = nil
+    transport.srtpOut?.removeStream(ssrc: consumer.ssrc)
+    producers[consumer.producerID]?.consumers.removeAll { $0 === consumer }
   }
 
   // MARK: packets
@@ -773,10 +771,9 @@ public final class MediaEngine {
     producer.cache?.store(sequence: rtp.sequenceNumber, packet: plain, nowMs: nowMs)
     let payload = UnsafeRawBufferPointer(rebasing: plain[rtp.payloadRange])
     let absSendTime = RtpRewrite.absSendTime(milliseconds: nowMs)
-    for id in producer.consumerIDs {
-      guard let consumer = consumers[id], consumer.active, let target = transports[consumer.transportID],
-        let srtpOut = target.srtpOut, let tuple = target.ice.selectedTuple
-      else { continue }
+    for consumer in producer.consumers {
+      let target = consumer.transport
+      guard consumer.active, let srtpOut = target.srtpOut, let tuple = target.ice.selectedTuple else { continue }
       if consumer.waitingForKeyFrame {
         if isKeyFrame == nil { isKeyFrame = KeyFrames.isKeyFrame(consumer.codec, payload: payload) }
         guard isKeyFrame == true else {
@@ -850,12 +847,11 @@ public final class MediaEngine {
       return
     }
     let plain = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet)[..<length])
-    guard let headers = Rtcp.packets(plain) else {
-      counters.malformedPackets += 1
-      return
-    }
+    // Reports first (they update round trips), then NACKs, then key-frame requests; the walks
+    // allocate nothing.
     let nowMs = milliseconds(now)
-    for header in headers {
+    let compactNow = UInt32(truncatingIfNeeded: WorkerClock.ntp() >> 16)
+    let wellFormed = Rtcp.forEachPacket(plain) { header in
       switch header.type {
       case Rtcp.PacketType.senderReport.rawValue:
         if let (ssrc, ntp) = Rtcp.senderInfo(plain, header),
@@ -864,44 +860,55 @@ public final class MediaEngine {
         {
           notifyScore(producer)
         }
-        receiverReports(transport, Rtcp.reportBlocks(plain, header))
+        Rtcp.forEachReportBlock(plain, header) { receiverReport(transport, $0, compactNow: compactNow) }
       case Rtcp.PacketType.receiverReport.rawValue:
-        receiverReports(transport, Rtcp.reportBlocks(plain, header))
+        Rtcp.forEachReportBlock(plain, header) { receiverReport(transport, $0, compactNow: compactNow) }
       default:
         break
       }
     }
-    for header in headers where header.type == Rtcp.PacketType.transportFeedback.rawValue && header.count == 1 {
-      if let (_, media) = Rtcp.feedbackSSRCs(plain, header), let consumer = transport.consumersBySSRC[media] {
-        retransmit(consumer, Rtcp.nackedSequenceNumbers(plain, header), on: transport, nowMs: nowMs)
+    guard wellFormed else {
+      counters.malformedPackets += 1
+      return
+    }
+    Rtcp.forEachPacket(plain) { header in
+      guard header.type == Rtcp.PacketType.transportFeedback.rawValue, header.count == 1,
+        let (_, media) = Rtcp.feedbackSSRCs(plain, header), let consumer = transport.consumersBySSRC[media]
+      else { return }
+      retransmit(consumer, nack: header, in: plain, on: transport, nowMs: nowMs)
+    }
+    Rtcp.forEachPacket(plain) { header in
+      guard header.type == Rtcp.PacketType.payloadFeedback.rawValue else { return }
+      if header.count == 1, let (_, media) = Rtcp.feedbackSSRCs(plain, header) {
+        keyFrameRequested(by: transport, for: media, now: now)
+      } else if header.count == 4 {
+        Rtcp.forEachFirTarget(plain, header) { keyFrameRequested(by: transport, for: $0, now: now) }
       }
     }
-    for header in headers where header.type == Rtcp.PacketType.payloadFeedback.rawValue {
-      var targets: [UInt32] = []
-      if header.count == 1, let (_, media) = Rtcp.feedbackSSRCs(plain, header) { targets = [media] }
-      if header.count == 4 { targets = Rtcp.firTargets(plain, header) }
-      for ssrc in targets {
-        if let consumer = transport.consumersBySSRC[ssrc], let producer = producers[consumer.producerID] {
-          requestKeyFrame(producer, now: now, force: false)
-        }
-      }
+  }
+
+  /// A subscriber's PLI or FIR for the stream `ssrc` it receives: a throttled request to the publisher.
+  private func keyFrameRequested(by transport: WebRtcTransport, for ssrc: UInt32, now: ContinuousClock.Instant) {
+    if let consumer = transport.consumersBySSRC[ssrc], let producer = producers[consumer.producerID] {
+      requestKeyFrame(producer, now: now, force: false)
     }
   }
 
   /// A subscriber's generic NACK: the packets it lists go again, as RTX when it negotiated RTX, each
   /// at most once per round trip (100 ms before one is measured), from the producer's cache.
   private func retransmit(
-    _ consumer: Consumer, _ sequences: [UInt16], on transport: WebRtcTransport, nowMs: Int64
+    _ consumer: Consumer, nack header: Rtcp.Header, in bytes: UnsafeRawBufferPointer, on transport: WebRtcTransport,
+    nowMs: Int64
   ) {
     consumer.nackCount += 1
-    consumer.nackPacketCount += sequences.count
+    Rtcp.forEachNackedSequence(bytes, header) { _ in consumer.nackPacketCount += 1 }
     guard consumer.active, let producer = producers[consumer.producerID], let cache = producer.cache,
       let srtpOut = transport.srtpOut, let tuple = transport.ice.selectedTuple
     else { return }
     let roundTrip = consumer.stream.roundTripTime > 0 ? Int64(consumer.stream.roundTripTime) : 100
-    for output in sequences {
+    Rtcp.forEachNackedSequence(bytes, header) { output in
       guard let (input, first) = consumer.sent?.resend(output, nowMs: nowMs, minimumIntervalMs: roundTrip) else {
-        continue
+        return
       }
       let sent = cache.withPacket(input, nowMs: nowMs) { original -> Int? in
         guard let rtp = RtpPacket.parse(original) else { return nil }
@@ -909,10 +916,10 @@ public final class MediaEngine {
           rtp, from: original, as: output, for: consumer, asRtx: consumer.rtx != nil, srtp: srtpOut, on: transport,
           to: tuple, absSendTime: RtpRewrite.absSendTime(milliseconds: nowMs))
       }
-      guard let bytes = sent ?? nil else { continue }
+      guard let sentBytes = sent ?? nil else { return }
       consumer.packetsRetransmitted += 1
       if first { consumer.packetsRepaired += 1 }
-      transport.bytesSent += bytes
+      transport.bytesSent += sentBytes
       counters.retransmittedPackets += 1
     }
   }
@@ -947,29 +954,24 @@ public final class MediaEngine {
     }
   }
 
-  /// A subscriber's reports about the streams we send it: loss, round trip and consumer scores.
-  private func receiverReports(_ transport: WebRtcTransport, _ blocks: [Rtcp.ReportBlock]) {
-    guard !blocks.isEmpty else { return }
-    let compactNow = UInt32(truncatingIfNeeded: WorkerClock.ntp() >> 16)
-    for block in blocks {
-      guard let consumer = transport.consumersBySSRC[block.ssrc] else { continue }
-      if consumer.stream.receiverReport(
-        block, packetsSent: consumer.packetsSent, repaired: consumer.packetsRepaired,
-        retransmitted: consumer.packetsRetransmitted, compactNtpNow: compactNow)
-      {
-        outbox.append(
-          .notification(
-            handlerID: consumer.id, event: "score", data: consumer.scores(producer: producers[consumer.producerID])))
-      }
+  /// A subscriber's report about a stream we send it: loss, round trip and the consumer's score.
+  private func receiverReport(_ transport: WebRtcTransport, _ block: Rtcp.ReportBlock, compactNow: UInt32) {
+    guard let consumer = transport.consumersBySSRC[block.ssrc] else { return }
+    if consumer.stream.receiverReport(
+      block, packetsSent: consumer.packetsSent, repaired: consumer.packetsRepaired,
+      retransmitted: consumer.packetsRetransmitted, compactNtpNow: compactNow)
+    {
+      outbox.append(
+        .notification(
+          handlerID: consumer.id, event: "score", data: consumer.scores(producer: producers[consumer.producerID])))
     }
   }
 
   /// A producer's score changed: its own `score` event, and each consumer's, which carries it.
   private func notifyScore(_ producer: Producer) {
     outbox.append(.notification(handlerID: producer.id, event: "score", data: producer.scores))
-    for id in producer.consumerIDs {
-      guard let consumer = consumers[id] else { continue }
-      outbox.append(.notification(handlerID: id, event: "score", data: consumer.scores(producer: producer)))
+    for consumer in producer.consumers {
+      outbox.append(.notification(handlerID: consumer.id, event: "score", data: consumer.scores(producer: producer)))
     }
   }
 

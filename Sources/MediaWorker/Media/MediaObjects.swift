@@ -40,7 +40,8 @@ final class Producer {
   var packetsReceived = 0
   var bytesReceived = 0
   var lastKeyFrameRequest: ContinuousClock.Instant?
-  var consumerIDs: [String] = []
+  /// Its consumers, in the order they were made (the forwarding loop walks this, no lookups).
+  var consumers: [Consumer] = []
   /// The publisher's id of the audio-level extension (0 when absent), and the observers it feeds.
   var audioLevelID: UInt8 = 0
   /// The publisher's id of the transport-wide sequence number, when it also negotiated
@@ -134,7 +135,6 @@ final class Producer {
 final class Consumer {
   let id: String
   let producerID: String
-  let transportID: String
   let kind: String
   let ssrc: UInt32
   let payloadType: UInt8
@@ -162,10 +162,15 @@ final class Consumer {
   var packetsRetransmitted = 0
   var packetsRepaired = 0
 
-  init(id: String, transportID: String, data: JSONValue, producer: Producer) throws(WorkerCore.RequestError) {
+  /// The transport it sends on. Held strongly: the transport holds its consumers too, and closing a
+  /// consumer (always before its transport goes) drops both references.
+  let transport: WebRtcTransport
+  var transportID: String { transport.id }
+
+  init(id: String, transport: WebRtcTransport, data: JSONValue, producer: Producer) throws(WorkerCore.RequestError) {
     self.id = id
     self.producerID = producer.id
-    self.transportID = transportID
+    self.transport = transport
     kind = producer.kind
     let parameters = data["rtpParameters"]
     guard let encoding = parameters?["encodings"]?.arrayValue?.first,

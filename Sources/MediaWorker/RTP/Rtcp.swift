@@ -24,19 +24,32 @@ public enum Rtcp {
     bytes.count >= 4 && bytes[0] >= 128 && bytes[0] <= 191 && bytes[1] >= 192 && bytes[1] <= 223
   }
 
-  /// The packets of a compound, in order; nil when any length is inconsistent (the whole compound
-  /// is then dropped, as mediasoup does).
-  public static func packets(_ bytes: UnsafeRawBufferPointer) -> [Header]? {
-    var result: [Header] = []
+  /// Calls `body` with each packet of a compound, in order, and returns true; or returns false
+  /// without calling it when any length is inconsistent (the whole compound is then dropped, as
+  /// mediasoup does). Allocates nothing: the worker's receive path uses it.
+  @discardableResult
+  public static func forEachPacket(_ bytes: UnsafeRawBufferPointer, _ body: (Header) -> Void) -> Bool {
+    guard walk(bytes, { _ in }) else { return false }
+    return walk(bytes, body)
+  }
+
+  private static func walk(_ bytes: UnsafeRawBufferPointer, _ body: (Header) -> Void) -> Bool {
+    guard !bytes.isEmpty else { return false }
     var offset = 0
     while offset < bytes.count {
-      guard bytes.count - offset >= 4, bytes[offset] >> 6 == 2 else { return nil }
+      guard bytes.count - offset >= 4, bytes[offset] >> 6 == 2 else { return false }
       let length = ((Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])) + 1) * 4
-      guard offset + length <= bytes.count else { return nil }
-      result.append(Header(type: bytes[offset + 1], count: bytes[offset] & 0x1F, range: offset..<offset + length))
+      guard offset + length <= bytes.count else { return false }
+      body(Header(type: bytes[offset + 1], count: bytes[offset] & 0x1F, range: offset..<offset + length))
       offset += length
     }
-    return result.isEmpty ? nil : result
+    return true
+  }
+
+  /// The packets of a compound, in order; nil when any length is inconsistent.
+  public static func packets(_ bytes: UnsafeRawBufferPointer) -> [Header]? {
+    var result: [Header] = []
+    return forEachPacket(bytes) { result.append($0) } ? result : nil
   }
 
   /// A feedback message's sender and media SSRC (RTPFB/PSFB, RFC 4585 §6.1).
@@ -47,28 +60,39 @@ public enum Rtcp {
     return (RtpPacket.read32(bytes, header.range.lowerBound + 4), RtpPacket.read32(bytes, header.range.lowerBound + 8))
   }
 
-  /// The SSRCs a FIR asks key frames of (RFC 5104 §4.3.1: FCI = SSRC, seq, 3 reserved bytes).
-  public static func firTargets(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> [UInt32] {
-    var targets: [UInt32] = []
+  /// Calls `body` with each SSRC a FIR asks a key frame of (RFC 5104 §4.3.1: FCI = SSRC, seq, 3
+  /// reserved bytes).
+  public static func forEachFirTarget(_ bytes: UnsafeRawBufferPointer, _ header: Header, _ body: (UInt32) -> Void) {
     var offset = header.range.lowerBound + 12
     while offset + 8 <= header.range.upperBound {
-      targets.append(RtpPacket.read32(bytes, offset))
+      body(RtpPacket.read32(bytes, offset))
       offset += 8
     }
+  }
+
+  public static func firTargets(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> [UInt32] {
+    var targets: [UInt32] = []
+    forEachFirTarget(bytes, header) { targets.append($0) }
     return targets
   }
 
-  /// The sequence numbers a generic NACK asks for (RFC 4585 §6.2.1: PID and a 16-bit mask).
-  public static func nackedSequenceNumbers(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> [UInt16] {
-    var lost: [UInt16] = []
+  /// Calls `body` with each sequence number a generic NACK asks for (RFC 4585 §6.2.1: PID and a
+  /// 16-bit mask).
+  public static func forEachNackedSequence(_ bytes: UnsafeRawBufferPointer, _ header: Header, _ body: (UInt16) -> Void)
+  {
     var offset = header.range.lowerBound + 12
     while offset + 4 <= header.range.upperBound {
       let pid = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
       let mask = UInt16(bytes[offset + 2]) << 8 | UInt16(bytes[offset + 3])
-      lost.append(pid)
-      for bit in 0..<16 where mask & (1 << bit) != 0 { lost.append(pid &+ UInt16(bit + 1)) }
+      body(pid)
+      for bit in 0..<16 where mask & (1 << bit) != 0 { body(pid &+ UInt16(bit + 1)) }
       offset += 4
     }
+  }
+
+  public static func nackedSequenceNumbers(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> [UInt16] {
+    var lost: [UInt16] = []
+    forEachNackedSequence(bytes, header) { lost.append($0) }
     return lost
   }
 
@@ -104,14 +128,15 @@ public enum Rtcp {
     return (RtpPacket.read32(bytes, start + 4), ntp)
   }
 
-  /// The report blocks of an SR or RR.
-  public static func reportBlocks(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> [ReportBlock] {
+  /// Calls `body` with each report block of an SR or RR.
+  public static func forEachReportBlock(
+    _ bytes: UnsafeRawBufferPointer, _ header: Header, _ body: (ReportBlock) -> Void
+  ) {
     var offset = header.range.lowerBound + (header.type == PacketType.senderReport.rawValue ? 28 : 8)
-    var blocks: [ReportBlock] = []
     for _ in 0..<Int(header.count) {
       guard offset + 24 <= header.range.upperBound else { break }
       let lost = UInt32(bytes[offset + 5]) << 16 | UInt32(bytes[offset + 6]) << 8 | UInt32(bytes[offset + 7])
-      blocks.append(
+      body(
         ReportBlock(
           ssrc: RtpPacket.read32(bytes, offset), fractionLost: bytes[offset + 4],
           totalLost: Int32(bitPattern: lost & 0x80_0000 != 0 ? lost | 0xFF00_0000 : lost),
@@ -120,6 +145,11 @@ public enum Rtcp {
           delaySinceLastSenderReport: RtpPacket.read32(bytes, offset + 20)))
       offset += 24
     }
+  }
+
+  public static func reportBlocks(_ bytes: UnsafeRawBufferPointer, _ header: Header) -> [ReportBlock] {
+    var blocks: [ReportBlock] = []
+    forEachReportBlock(bytes, header) { blocks.append($0) }
     return blocks
   }
 

@@ -60,7 +60,7 @@ try:
     results["remote_stats"] = seen
     results["statuses"] = [d.execute_script("return document.getElementById('status').textContent") for d in drivers]
     # Chromium's send-side estimate grows past its 300 kbps start only on transport-cc feedback.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 15
     while True:
         publishing = [driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
