@@ -123,7 +123,7 @@ public final class PosixSockets: MediaSockets {
   }
 
   /// The socket became writable again: sends what was held back.
-  func flush(_ fd: Int32) -> Bool {
+  func sendHeldBack(_ fd: Int32) -> Bool {
     guard let connection = connections[fd] else { return false }
     guard !connection.unsent.isEmpty else { return true }
     let written = connection.unsent.withUnsafeBytes {
@@ -308,7 +308,7 @@ public enum WorkerLoop {
           case .connection?:
             let flags = events[index].events
             var open = flags & (EPOLLERR.rawValue | EPOLLHUP.rawValue) == 0 || flags & EPOLLIN.rawValue != 0
-            if open, flags & EPOLLOUT.rawValue != 0 { open = sockets.flush(fd) }
+            if open, flags & EPOLLOUT.rawValue != 0 { open = sockets.sendHeldBack(fd) }
             if open {
               open = sockets.read(fd) { remote, frame in
                 engine.receive(socket: Int(fd), from: remote, packet: frame, now: .now)
