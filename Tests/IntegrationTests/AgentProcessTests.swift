@@ -442,7 +442,7 @@ struct AgentUnderTest {
 
   static func launch(workers: Int, extra: [String: String] = [:]) throws -> AgentUnderTest {
     let tag = UUID().uuidString
-    let healthPort = Int.random(in: 40_000..<45_000)
+    let healthPort = LoopbackPort.free()
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ERIZO_") }
     environment["RABBITMQ_URL"] = testControllerRabbitMQURL!
     environment["PUBLIC_IP"] = "127.0.0.1"

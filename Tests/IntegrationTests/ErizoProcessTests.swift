@@ -67,8 +67,8 @@ struct ErizoProcessTests {
     let outcome = try Self.run(
       ["all"],
       environment: [
-        "ERIZO_NUVE_DATA_DIRECTORY": dataDirectory, "ERIZO_AGENT_PORT": String(Int.random(in: 45_000..<46_000)),
-        "ERIZO_ROV_PORT": String(Int.random(in: 46_000..<47_000)),
+        "ERIZO_NUVE_DATA_DIRECTORY": dataDirectory, "ERIZO_AGENT_PORT": String(LoopbackPort.free()),
+        "ERIZO_ROV_PORT": String(LoopbackPort.free()),
       ], terminateAfter: .seconds(2))
     #expect(outcome.status == 0, "exit \(outcome.status): \(outcome.output)")
     #expect(outcome.output.contains("using the in-process bus"))
@@ -82,7 +82,7 @@ struct ErizoProcessTests {
   func roleOverRabbitMQStopsCleanlyOnSIGTERM() throws {
     let outcome = try Self.run(
       ["agent"],
-      environment: ["RABBITMQ_URL": testRabbitMQURL!, "ERIZO_AGENT_PORT": String(Int.random(in: 47_000..<48_000))],
+      environment: ["RABBITMQ_URL": testRabbitMQURL!, "ERIZO_AGENT_PORT": String(LoopbackPort.free())],
       terminateAfter: .seconds(2))
     #expect(outcome.status == 0, "exit \(outcome.status): \(outcome.output)")
     #expect(outcome.output.contains("bus connected"))

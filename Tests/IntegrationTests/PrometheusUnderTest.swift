@@ -11,7 +11,7 @@ struct PrometheusUnderTest: Sendable {
 
   /// Starts Prometheus with one job per entry of `jobs` (job name → loopback port).
   init(jobs: [(String, Int)]) throws {
-    port = Int.random(in: 46_000..<47_000)
+    port = LoopbackPort.free()
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("erizo-prometheus-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     var config = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"

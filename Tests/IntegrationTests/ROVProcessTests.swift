@@ -36,7 +36,7 @@ extension ControllerProcessTests {
     defer { cluster.stop(controller) }
     let agent = try AgentUnderTest.launch(workers: 1)
     defer { agent.stop() }
-    let rovPort = Int.random(in: 45_000..<46_000)
+    let rovPort = LoopbackPort.free()
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ERIZO_") }
     environment["RABBITMQ_URL"] = testControllerRabbitMQURL!
     environment["ERIZO_ROV_PORT"] = String(rovPort)
