@@ -306,13 +306,16 @@ public final class MediaEngine {
   private func closeSockets(_ endpoints: [LocalEndpoint]) {
     for endpoint in endpoints {
       socketOwners[endpoint.socket] = nil
-      if endpoint.proto == .tcp {
-        for (connection, state) in tcpConnections where state.listener == endpoint.socket {
-          tcpConnections[connection] = nil
-          sockets.close(socket: connection)
-        }
-      }
+      if endpoint.proto == .tcp { closeConnections { $0.listener == endpoint.socket } }
       sockets.close(socket: endpoint.socket)
+    }
+  }
+
+  /// Closes the accepted TCP connections `matching` picks (a closed listener's, a closed transport's).
+  private func closeConnections(matching: (TcpConnection) -> Bool) {
+    for (connection, state) in tcpConnections where matching(state) {
+      tcpConnections[connection] = nil
+      sockets.close(socket: connection)
     }
   }
 
@@ -559,10 +562,7 @@ public final class MediaEngine {
     transports[transport.id] = nil
     if let server = transport.server {
       server.remove(transport)
-      for (connection, state) in tcpConnections where state.transport === transport {
-        tcpConnections[connection] = nil
-        sockets.close(socket: connection)
-      }
+      closeConnections { $0.transport === transport }
     } else {
       closeSockets(transport.endpoints)
     }
